@@ -1,0 +1,86 @@
+"""Argument normalization shared by the public functions (Python values → engine values)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from .errors import ConfigError
+
+Window = str | int | dt.timedelta
+
+_EPOCH_NAIVE = dt.datetime(1970, 1, 1)
+_EPOCH_AWARE = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_UNITS = (("d", 86_400_000_000), ("h", 3_600_000_000), ("m", 60_000_000), ("s", 1_000_000),
+          ("ms", 1_000), ("us", 1))
+
+
+def compact_duration(delta: dt.timedelta) -> str:
+    """``timedelta(hours=1, minutes=30)`` → ``"1h30m"`` (the label-column spelling)."""
+    micros = delta // dt.timedelta(microseconds=1)
+    if micros < 0:
+        raise ConfigError(f"windows: {delta!r} is negative")
+    if micros == 0:
+        return "0s"
+    parts = []
+    for name, size in _UNITS:
+        count, micros = divmod(micros, size)
+        if count:
+            parts.append(f"{count}{name}")
+    return "".join(parts)
+
+
+def normalize_windows(windows: Window | Sequence[Window]) -> list[str | int]:
+    """One window or a list of them, each a duration string, timedelta or integer."""
+    items = [windows] if isinstance(windows, str | int | dt.timedelta) else list(windows)
+    out: list[str | int] = []
+    for w in items:
+        if isinstance(w, bool):
+            raise ConfigError(f"windows: expected a duration or an integer, got {w!r}")
+        if isinstance(w, dt.timedelta):
+            out.append(compact_duration(w))
+        elif isinstance(w, str | int):
+            out.append(w)
+        else:
+            raise ConfigError(
+                f"windows: expected a duration string, datetime.timedelta or integer, got {w!r}"
+            )
+    return out
+
+
+def normalize_watermark(watermark: Any) -> tuple[str, int, int] | None:
+    """A watermark as (kind, seconds or value, nanoseconds) for the engine."""
+    if watermark is None:
+        return None
+    if isinstance(watermark, bool):
+        raise ConfigError(f"watermark: expected a datetime or an integer, got {watermark!r}")
+    if isinstance(watermark, int):
+        return ("int", watermark, 0)
+    if isinstance(watermark, dt.datetime):
+        aware = watermark.tzinfo is not None and watermark.utcoffset() is not None
+        since = watermark - (_EPOCH_AWARE if aware else _EPOCH_NAIVE)
+        micros = since // dt.timedelta(microseconds=1)
+        seconds, sub_micros = divmod(micros, 1_000_000)
+        extra_nanos = int(getattr(watermark, "nanosecond", 0))  # pandas.Timestamp
+        return ("aware" if aware else "naive", seconds, sub_micros * 1_000 + extra_nanos)
+    raise ConfigError(
+        f"watermark: expected a datetime (or an int for integer time), got {type(watermark)!r}"
+    )
+
+
+def source_arg(table: Any, name: str) -> Any:
+    """Paths become a list of strings (read in Rust); tables pass through untouched."""
+    if isinstance(table, str | os.PathLike):
+        return [os.fspath(table)]
+    if isinstance(table, list | tuple) and table and all(
+        isinstance(p, str | os.PathLike) for p in table
+    ):
+        return [os.fspath(p) for p in table]
+    if not hasattr(table, "__arrow_c_stream__"):
+        raise ConfigError(
+            f"{name}: expected an Arrow table (pyarrow, pandas, Polars, DuckDB...) or Parquet "
+            f"path(s), got {type(table).__name__}"
+        )
+    return table

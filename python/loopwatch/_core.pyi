@@ -1,0 +1,21 @@
+"""Type stubs of the native module (checked against it by ``mypy.stubtest``)."""
+
+from typing import Any
+
+__version__: str
+
+def is_debug_build() -> bool: ...
+def label_join(
+    predictions: Any,
+    feedback: Any,
+    on: list[str],
+    windows: list[str | int],
+    time: str,
+    feedback_time: str,
+    watermark_parts: tuple[str, int, int] | None,
+    attribution: str,
+    value: str | None,
+    output: str | None,
+    threads: int | None,
+    hash_mask: int | None = None,
+) -> Any: ...

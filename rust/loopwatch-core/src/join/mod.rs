@@ -1,0 +1,206 @@
+//! `label_join`: natural labels from delayed feedback (SPEC §2).
+//!
+//! Stages: plan (check options against schemas) → normalize both sides into chunks → scan
+//! (events; candidate predictions) → credit (key by key) → labels (output columns per chunk).
+
+mod credit;
+mod labels;
+mod options;
+mod plan;
+mod scan;
+mod stats;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use rayon::prelude::*;
+
+pub use options::{Attribution, JoinOptions, WatermarkArg, WindowArg};
+pub use stats::{JoinStats, LabelCounts, STATS_KEY};
+
+use crate::duration::unit_name;
+use crate::error::Result;
+use crate::input::{load, rechunk, source_schema, InputTable, Source};
+use crate::normalize::Chunk;
+use crate::pool::run_in_pool;
+use credit::{credit_all, Credit, EventOutcomes, Sides};
+use plan::Plan;
+use scan::{
+    collect_candidates, collect_events, count_invalid, max_event_time, FeedbackChunk,
+    FeedbackCounts, HashFilter,
+};
+
+/// Rows per chunk: small enough to spread over cores, large enough to amortize per-chunk work.
+const CHUNK_ROWS: usize = 64 * 1024;
+
+/// The labeled predictions (input order) and the counts.
+pub struct JoinOutput {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+    pub stats: JoinStats,
+}
+
+/// Label `predictions` from `feedback` as SPEC §2 says. Fails before reading data when the
+/// options do not fit the schemas.
+pub fn label_join(
+    predictions: Source,
+    feedback: Source,
+    options: &JoinOptions,
+) -> Result<JoinOutput> {
+    Plan::new(
+        options,
+        &*source_schema(&predictions, "predictions")?,
+        &*source_schema(&feedback, "feedback")?,
+    )?;
+    let mut feedback_columns: Vec<&str> = options.on.iter().map(String::as_str).collect();
+    feedback_columns.push(&options.feedback_time);
+    if let Some(value) = &options.value {
+        feedback_columns.push(value);
+    }
+    run_in_pool(options.threads, || {
+        let predictions = load(predictions, None, "predictions")?;
+        let feedback = load(feedback, Some(&feedback_columns), "feedback")?;
+        // Planned again: a Parquet projection moves the feedback columns.
+        let plan = Plan::new(options, &predictions.schema, &feedback.schema)?;
+        join_tables(&plan, predictions, feedback)
+    })?
+}
+
+fn join_tables(plan: &Plan, predictions: InputTable, feedback: InputTable) -> Result<JoinOutput> {
+    let pred_batches = rechunk(&predictions, CHUNK_ROWS)?;
+    let fb_batches = rechunk(&feedback, CHUNK_ROWS)?;
+    let pred_chunks: Vec<Chunk> = pred_batches
+        .par_iter()
+        .map(|b| Chunk::from_batch(b, &plan.predictions))
+        .collect::<Result<_>>()?;
+    let fb_chunks: Vec<FeedbackChunk> = fb_batches
+        .par_iter()
+        .map(|b| FeedbackChunk::new(Chunk::from_batch(b, &plan.feedback)?, b, plan))
+        .collect::<Result<_>>()?;
+
+    let watermark = plan.watermark.or_else(|| max_event_time(&fb_chunks));
+    let sides = Sides {
+        predictions: &pred_chunks,
+        feedback: &fb_chunks,
+        attribution: plan.attribution,
+        max_window: plan.max_window,
+    };
+    let (credits, outcomes, fb_counts) = match watermark {
+        // No watermark: no feedback time at all, so nothing is credited and nothing closes.
+        None => {
+            let chunks: Vec<Chunk> = fb_chunks.into_iter().map(|f| f.chunk).collect();
+            let invalid = count_invalid(&chunks);
+            (
+                Vec::new(),
+                EventOutcomes::default(),
+                FeedbackCounts {
+                    invalid,
+                    after_watermark: 0,
+                },
+            )
+        }
+        Some(a) => {
+            let (mut events, fb_counts) = collect_events(&fb_chunks, a, plan.hash_mask);
+            let filter = HashFilter::new(&events);
+            let open_after =
+                (plan.attribution == Attribution::Last).then(|| a.saturating_sub(plan.max_window));
+            let mut candidates =
+                collect_candidates(&pred_chunks, &filter, a, open_after, plan.hash_mask);
+            let (credits, outcomes) = credit_all(&sides, &mut candidates, &mut events);
+            (credits, outcomes, fb_counts)
+        }
+    };
+
+    let per_chunk: Vec<labels::ChunkColumns> = pred_chunks
+        .par_iter()
+        .enumerate()
+        .map(|(index, chunk)| {
+            labels::chunk_columns(plan, chunk, credits_of_chunk(&credits, index), watermark)
+        })
+        .collect();
+
+    let mut stats = JoinStats {
+        attribution: plan.attribution.name().to_string(),
+        time_unit: plan.unit.map(|u| unit_name(u).to_string()),
+        watermark,
+        predictions_total: predictions.num_rows() as u64,
+        events_total: feedback.num_rows() as u64,
+        events_credited: outcomes.credited,
+        events_orphan: outcomes.orphan,
+        events_late: outcomes.late,
+        events_after_watermark: fb_counts.after_watermark,
+        events_invalid: fb_counts.invalid,
+        labels: plan
+            .windows
+            .iter()
+            .map(|w| (w.name.clone(), LabelCounts::default()))
+            .collect(),
+        ..JoinStats::default()
+    };
+    for part in &per_chunk {
+        stats.predictions_invalid += part.invalid;
+        for ((_, total), counts) in stats.labels.iter_mut().zip(&part.labels) {
+            total.add(counts);
+        }
+    }
+
+    let schema = output_schema(plan, &predictions.schema, &per_chunk, &stats);
+    let batches = pred_batches
+        .into_iter()
+        .zip(per_chunk)
+        .map(|(batch, added)| {
+            let mut columns = batch.columns().to_vec();
+            columns.extend(added.columns);
+            RecordBatch::try_new(schema.clone(), columns)
+        })
+        .collect::<std::result::Result<_, _>>()?;
+    Ok(JoinOutput {
+        schema,
+        batches,
+        stats,
+    })
+}
+
+fn credits_of_chunk(credits: &[Credit], chunk: usize) -> &[Credit] {
+    let first = credits.partition_point(|c| (c.row >> 32) < chunk as u64);
+    let end = credits.partition_point(|c| (c.row >> 32) <= chunk as u64);
+    &credits[first..end]
+}
+
+fn output_schema(
+    plan: &Plan,
+    predictions: &Schema,
+    per_chunk: &[labels::ChunkColumns],
+    stats: &JoinStats,
+) -> SchemaRef {
+    let names = plan.output_names();
+    let delay_type = match per_chunk.first() {
+        Some(part) => part.columns[plan.windows.len() + 1].data_type().clone(),
+        None => match plan.unit {
+            Some(unit) => DataType::Duration(unit),
+            None => DataType::Int64,
+        },
+    };
+    let mut fields: Vec<Field> = predictions
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    for (k, name) in names.iter().enumerate() {
+        let data_type = if k < plan.windows.len() {
+            DataType::Int8
+        } else if name == "feedback_count" {
+            DataType::Int64
+        } else if name == "first_feedback_delay" {
+            delay_type.clone()
+        } else {
+            DataType::Float64
+        };
+        fields.push(Field::new(name, data_type, name != "feedback_count"));
+    }
+    let mut metadata: HashMap<String, String> = predictions.metadata().clone();
+    metadata.insert(STATS_KEY.to_string(), stats.to_json());
+    Arc::new(Schema::new_with_metadata(fields, metadata))
+}

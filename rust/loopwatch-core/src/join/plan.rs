@@ -1,0 +1,349 @@
+//! Check the options against both schemas and fix every decision before any data is read:
+//! key columns and kinds, the common time unit, windows and watermark in that unit.
+
+use std::collections::HashSet;
+
+use arrow::datatypes::{Schema, TimeUnit};
+
+use super::options::{Attribution, JoinOptions, WatermarkArg, WindowArg};
+use crate::duration::{coarsest_exact_unit, finer, parse_duration, unit_nanos};
+use crate::error::{config_err, schema_err, LwError, Result};
+use crate::normalize::{key_kind, time_kind, KeyKind, SideLayout, TimeKind};
+
+pub struct Window {
+    /// The label column is `label_<name>`.
+    pub name: String,
+    /// Width in the common unit.
+    pub width: i64,
+}
+
+pub struct Plan {
+    pub predictions: SideLayout,
+    pub feedback: SideLayout,
+    pub value_column: Option<usize>,
+    /// In the caller's order (the order of the label columns).
+    pub windows: Vec<Window>,
+    pub max_window: i64,
+    /// The explicit watermark in the common unit.
+    pub watermark: Option<i64>,
+    /// The common unit; `None` for integer time.
+    pub unit: Option<TimeUnit>,
+    pub attribution: Attribution,
+    pub hash_mask: u64,
+}
+
+fn column(schema: &Schema, name: &str, input: &str, argument: &str) -> Result<usize> {
+    schema.index_of(name).map_err(|_| {
+        let have: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        schema_err(format!(
+            "{argument}: column {name:?} not found in {input} (columns: {})",
+            have.join(", ")
+        ))
+    })
+}
+
+impl Plan {
+    pub fn new(options: &JoinOptions, predictions: &Schema, feedback: &Schema) -> Result<Plan> {
+        let (pred_keys, fb_keys, u64_bits) = resolve_keys(options, predictions, feedback)?;
+        let pred_time = column(predictions, &options.time, "predictions", "time")?;
+        let fb_time = column(
+            feedback,
+            &options.feedback_time,
+            "feedback",
+            "feedback_time",
+        )?;
+        let pred_kind = time_kind(
+            predictions.field(pred_time).data_type(),
+            &options.time,
+            "predictions",
+            "time",
+        )?;
+        let fb_kind = time_kind(
+            feedback.field(fb_time).data_type(),
+            &options.feedback_time,
+            "feedback",
+            "feedback_time",
+        )?;
+        let times = Times::resolve(options, &pred_kind, &fb_kind)?;
+        let value_column = match &options.value {
+            None => None,
+            Some(name) => {
+                let index = column(feedback, name, "feedback", "value")?;
+                let data_type = feedback.field(index).data_type();
+                if !(data_type.is_integer() || data_type.is_floating()) {
+                    return Err(schema_err(format!(
+                        "value: column {name:?} in feedback is {data_type}; expected a numeric column"
+                    )));
+                }
+                Some(index)
+            }
+        };
+        let side = |input, keys: Vec<usize>, time_column, time_name: &str, factor| SideLayout {
+            input,
+            key_columns: keys,
+            key_names: options.on.clone(),
+            key_u64_bits: u64_bits.clone(),
+            time_column,
+            time_name: time_name.to_string(),
+            time_factor: factor,
+        };
+        let plan = Plan {
+            predictions: side(
+                "predictions",
+                pred_keys,
+                pred_time,
+                &options.time,
+                times.pred_factor,
+            ),
+            feedback: side(
+                "feedback",
+                fb_keys,
+                fb_time,
+                &options.feedback_time,
+                times.fb_factor,
+            ),
+            value_column,
+            max_window: times.windows.iter().map(|w| w.width).max().unwrap_or(0),
+            windows: times.windows,
+            watermark: times.watermark,
+            unit: times.unit,
+            attribution: options.attribution,
+            hash_mask: options.hash_mask,
+        };
+        plan.check_output_names(predictions)?;
+        Ok(plan)
+    }
+
+    /// Names of the columns the join appends, in order.
+    pub fn output_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .windows
+            .iter()
+            .map(|w| format!("label_{}", w.name))
+            .collect();
+        names.push("feedback_count".into());
+        names.push("first_feedback_delay".into());
+        if self.value_column.is_some() {
+            names.push("value_sum".into());
+        }
+        names
+    }
+
+    fn check_output_names(&self, predictions: &Schema) -> Result<()> {
+        for name in self.output_names() {
+            if predictions.index_of(&name).is_ok() {
+                return Err(schema_err(format!(
+                    "predictions already have a column named {name:?}, which label_join adds; \
+                     rename or drop it first"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+type Keys = (Vec<usize>, Vec<usize>, Vec<bool>);
+
+fn resolve_keys(options: &JoinOptions, predictions: &Schema, feedback: &Schema) -> Result<Keys> {
+    if options.on.is_empty() {
+        return Err(config_err("on: give at least one key column"));
+    }
+    let mut seen = HashSet::new();
+    let (mut pred_keys, mut fb_keys, mut u64_bits) = (vec![], vec![], vec![]);
+    for name in &options.on {
+        if !seen.insert(name) {
+            return Err(config_err(format!(
+                "on: key column {name:?} is listed twice"
+            )));
+        }
+        let p = column(predictions, name, "predictions", "on")?;
+        let f = column(feedback, name, "feedback", "on")?;
+        let p_type = predictions.field(p).data_type();
+        let f_type = feedback.field(f).data_type();
+        let p_kind = key_kind(p_type, name, "predictions")?;
+        let f_kind = key_kind(f_type, name, "feedback")?;
+        let both_u64 = match (p_kind, f_kind) {
+            (KeyKind::Int { unsigned64: a }, KeyKind::Int { unsigned64: b }) => a && b,
+            (a, b) if a == b => false,
+            _ => {
+                return Err(schema_err(format!(
+                    "on: key column {name:?} is {p_type} in predictions but {f_type} in \
+                     feedback; integer keys match integer keys and string keys string keys"
+                )))
+            }
+        };
+        pred_keys.push(p);
+        fb_keys.push(f);
+        u64_bits.push(both_u64);
+    }
+    Ok((pred_keys, fb_keys, u64_bits))
+}
+
+/// The time decisions: common unit, conversion factors, windows and watermark in that unit.
+struct Times {
+    unit: Option<TimeUnit>,
+    pred_factor: i64,
+    fb_factor: i64,
+    windows: Vec<Window>,
+    watermark: Option<i64>,
+}
+
+impl Times {
+    fn resolve(options: &JoinOptions, pred: &TimeKind, fb: &TimeKind) -> Result<Times> {
+        if options.windows.is_empty() {
+            return Err(config_err("windows: give at least one window"));
+        }
+        match (pred, fb) {
+            (TimeKind::Int, TimeKind::Int) => Times::integer(options),
+            (
+                TimeKind::Timestamp { unit: pu, zone: pz },
+                TimeKind::Timestamp { unit: fu, zone: fz },
+            ) => {
+                if pz.is_some() != fz.is_some() {
+                    let describe = |z: &Option<String>| match z {
+                        Some(zone) => format!("time-zone-aware ({zone})"),
+                        None => "naive (no time zone)".to_string(),
+                    };
+                    return Err(schema_err(format!(
+                        "time: predictions column {:?} is {} but feedback column {:?} is {}; \
+                         make both naive or both aware",
+                        options.time,
+                        describe(pz),
+                        options.feedback_time,
+                        describe(fz)
+                    )));
+                }
+                Times::timestamps(options, *pu, *fu, pz.is_some())
+            }
+            _ => Err(schema_err(format!(
+                "time: predictions column {:?} and feedback column {:?} must both be timestamps \
+                 or both be integers",
+                options.time, options.feedback_time
+            ))),
+        }
+    }
+
+    fn integer(options: &JoinOptions) -> Result<Times> {
+        let mut windows = Vec::new();
+        for w in &options.windows {
+            match w {
+                WindowArg::Int(width) => windows.push(Window {
+                    name: width.to_string(),
+                    width: *width,
+                }),
+                WindowArg::Text(text) => {
+                    return Err(config_err(format!(
+                        "windows: {text:?} is a duration but the time columns are integers; \
+                         give integer windows in the same unit"
+                    )))
+                }
+            }
+        }
+        check_windows(&windows)?;
+        let watermark = match &options.watermark {
+            None => None,
+            Some(WatermarkArg::Int(v)) => Some(*v),
+            Some(WatermarkArg::Instant { .. }) => {
+                return Err(config_err(
+                    "watermark: the time columns are integers; give an integer watermark",
+                ))
+            }
+        };
+        Ok(Times {
+            unit: None,
+            pred_factor: 1,
+            fb_factor: 1,
+            windows,
+            watermark,
+        })
+    }
+
+    fn timestamps(options: &JoinOptions, pu: TimeUnit, fu: TimeUnit, aware: bool) -> Result<Times> {
+        let mut named_nanos = Vec::new();
+        for w in &options.windows {
+            match w {
+                WindowArg::Text(text) => {
+                    named_nanos.push((text.trim().to_string(), parse_duration(text, "windows")?))
+                }
+                WindowArg::Int(v) => {
+                    return Err(config_err(format!(
+                        "windows: {v} is a plain number but the time columns are timestamps; \
+                         give durations such as \"30m\" or datetime.timedelta"
+                    )))
+                }
+            }
+        }
+        let mut exact: Vec<i64> = named_nanos.iter().map(|(_, n)| *n).collect();
+        let watermark_parts = match &options.watermark {
+            None => None,
+            Some(WatermarkArg::Int(_)) => {
+                return Err(config_err(
+                    "watermark: the time columns are timestamps; give a datetime",
+                ))
+            }
+            Some(WatermarkArg::Instant {
+                seconds,
+                nanos,
+                aware: w_aware,
+            }) => {
+                if *w_aware != aware {
+                    let (have, want) = if aware {
+                        ("naive", "aware")
+                    } else {
+                        ("aware", "naive")
+                    };
+                    return Err(config_err(format!(
+                        "watermark: a {have} datetime, but the time columns are {want}; \
+                         give a {want} datetime"
+                    )));
+                }
+                exact.push(*nanos);
+                Some((*seconds, *nanos))
+            }
+        };
+        let unit = finer(finer(pu, fu), coarsest_exact_unit(&exact));
+        let per = unit_nanos(unit);
+        let windows: Vec<Window> = named_nanos
+            .into_iter()
+            .map(|(name, nanos)| Window {
+                name,
+                width: nanos / per,
+            })
+            .collect();
+        check_windows(&windows)?;
+        let watermark = match watermark_parts {
+            None => None,
+            Some((seconds, nanos)) => Some(
+                seconds
+                    .checked_mul(1_000_000_000 / per)
+                    .and_then(|s| s.checked_add(nanos / per))
+                    .ok_or_else(|| {
+                        LwError::Config("watermark: out of range for the time unit".into())
+                    })?,
+            ),
+        };
+        Ok(Times {
+            unit: Some(unit),
+            pred_factor: unit_nanos(pu) / per,
+            fb_factor: unit_nanos(fu) / per,
+            windows,
+            watermark,
+        })
+    }
+}
+
+fn check_windows(windows: &[Window]) -> Result<()> {
+    let mut widths = HashSet::new();
+    for w in windows {
+        if w.width < 0 {
+            return Err(config_err(format!("windows: {} is negative", w.name)));
+        }
+        if !widths.insert(w.width) {
+            return Err(config_err(format!(
+                "windows: {} is given twice (or two windows have the same width)",
+                w.name
+            )));
+        }
+    }
+    Ok(())
+}

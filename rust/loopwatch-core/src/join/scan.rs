@@ -1,0 +1,204 @@
+//! The two scans: feedback rows become events; predictions that may matter become candidates.
+//!
+//! Only predictions whose key has a live event (a hash filter says "maybe") or, under
+//! last-touch, whose windows are still open at the watermark (they may be closed by a later
+//! prediction of their key) can differ from the default label, so only those are kept.
+
+use arrow::array::{Array, AsArray, Float64Array};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Float64Type};
+use rayon::prelude::*;
+
+use super::plan::Plan;
+use crate::error::Result;
+use crate::normalize::Chunk;
+
+/// Position of a row in input order: chunk index in the high half, row in the low half.
+pub type RowId = u64;
+
+pub fn row_id(chunk: usize, row: usize) -> RowId {
+    ((chunk as u64) << 32) | row as u64
+}
+
+pub fn split_row_id(id: RowId) -> (usize, usize) {
+    ((id >> 32) as usize, (id & 0xffff_ffff) as usize)
+}
+
+/// A valid feedback event at or before the watermark.
+#[derive(Clone, Copy, Debug)]
+pub struct Event {
+    pub hash: u64,
+    pub time: i64,
+    pub row: RowId,
+    /// The event's value (0 when it has none).
+    pub value: f64,
+    pub has_value: bool,
+}
+
+/// A valid prediction at or before the watermark that may be credited or closed by another.
+#[derive(Clone, Copy, Debug)]
+pub struct Candidate {
+    pub hash: u64,
+    pub time: i64,
+    pub row: RowId,
+}
+
+/// The feedback side, normalized.
+pub struct FeedbackChunk {
+    pub chunk: Chunk,
+    pub values: Option<Float64Array>,
+}
+
+impl FeedbackChunk {
+    pub fn new(
+        chunk: Chunk,
+        batch: &arrow::record_batch::RecordBatch,
+        plan: &Plan,
+    ) -> Result<Self> {
+        let values = match plan.value_column {
+            None => None,
+            Some(column) => {
+                let as_float = cast(batch.column(column), &DataType::Float64)?;
+                Some(as_float.as_primitive::<Float64Type>().clone())
+            }
+        };
+        Ok(FeedbackChunk { chunk, values })
+    }
+}
+
+/// The greatest time of the valid feedback events (the default watermark).
+pub fn max_event_time(feedback: &[FeedbackChunk]) -> Option<i64> {
+    feedback
+        .par_iter()
+        .filter_map(|f| {
+            let c = &f.chunk;
+            (0..c.len)
+                .filter(|&i| c.is_valid(i))
+                .map(|i| c.time[i])
+                .max()
+        })
+        .max()
+}
+
+#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FeedbackCounts {
+    pub invalid: u64,
+    pub after_watermark: u64,
+}
+
+/// Live events (valid, at or before `watermark`) in input order, and what was set aside.
+pub fn collect_events(
+    feedback: &[FeedbackChunk],
+    watermark: i64,
+    hash_mask: u64,
+) -> (Vec<Event>, FeedbackCounts) {
+    let parts: Vec<(Vec<Event>, FeedbackCounts)> = feedback
+        .par_iter()
+        .enumerate()
+        .map(|(index, f)| {
+            let c = &f.chunk;
+            let hashes = c.key_hashes();
+            let mut events = Vec::new();
+            let mut counts = FeedbackCounts::default();
+            for i in 0..c.len {
+                if !c.is_valid(i) {
+                    counts.invalid += 1;
+                } else if c.time[i] > watermark {
+                    counts.after_watermark += 1;
+                } else {
+                    let value = f
+                        .values
+                        .as_ref()
+                        .filter(|v| v.is_valid(i))
+                        .map(|v| v.value(i));
+                    events.push(Event {
+                        hash: hashes[i] & hash_mask,
+                        time: c.time[i],
+                        row: row_id(index, i),
+                        value: value.unwrap_or(0.0),
+                        has_value: value.is_some(),
+                    });
+                }
+            }
+            (events, counts)
+        })
+        .collect();
+    let mut counts = FeedbackCounts::default();
+    let mut events = Vec::with_capacity(parts.iter().map(|p| p.0.len()).sum());
+    for (part, c) in parts {
+        events.extend(part);
+        counts.invalid += c.invalid;
+        counts.after_watermark += c.after_watermark;
+    }
+    (events, counts)
+}
+
+/// Invalid rows of every feedback chunk (used when there is no watermark at all).
+pub fn count_invalid(chunks: &[Chunk]) -> u64 {
+    chunks
+        .par_iter()
+        .map(|c| (0..c.len).filter(|&i| !c.is_valid(i)).count() as u64)
+        .sum()
+}
+
+/// A Bloom-like one-hash bit set over event key hashes: a miss proves "no event of this key".
+pub struct HashFilter {
+    bits: Vec<u64>,
+    mask: u64,
+}
+
+impl HashFilter {
+    pub fn new(events: &[Event]) -> HashFilter {
+        let wanted = (events.len() * 16)
+            .next_power_of_two()
+            .clamp(1 << 12, 1 << 30);
+        let mut bits = vec![0u64; wanted / 64];
+        let mask = wanted as u64 - 1;
+        for e in events {
+            let bit = e.hash & mask;
+            bits[(bit >> 6) as usize] |= 1 << (bit & 63);
+        }
+        HashFilter { bits, mask }
+    }
+
+    #[inline]
+    pub fn may_contain(&self, hash: u64) -> bool {
+        let bit = hash & self.mask;
+        self.bits[(bit >> 6) as usize] & (1 << (bit & 63)) != 0
+    }
+}
+
+/// Predictions that may differ from the default label, in input order.
+pub fn collect_candidates(
+    predictions: &[Chunk],
+    filter: &HashFilter,
+    watermark: i64,
+    open_after: Option<i64>,
+    hash_mask: u64,
+) -> Vec<Candidate> {
+    let parts: Vec<Vec<Candidate>> = predictions
+        .par_iter()
+        .enumerate()
+        .map(|(index, c)| {
+            let hashes = c.key_hashes();
+            let mut found = Vec::new();
+            for i in 0..c.len {
+                let t = c.time[i];
+                if t > watermark || !c.is_valid(i) {
+                    continue;
+                }
+                let hash = hashes[i] & hash_mask;
+                let open = open_after.is_some_and(|after| t > after);
+                if open || filter.may_contain(hash) {
+                    found.push(Candidate {
+                        hash,
+                        time: t,
+                        row: row_id(index, i),
+                    });
+                }
+            }
+            found
+        })
+        .collect();
+    parts.concat()
+}

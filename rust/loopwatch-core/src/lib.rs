@@ -1,0 +1,17 @@
+//! loopwatch's engine: natural labels from delayed feedback, over Arrow data.
+//!
+//! The data's way through the crate:
+//! `input` (Arrow batches or Parquet files) → `normalize` (keys and times in one comparable
+//! form) → `join` (crediting events to predictions, labels) → `output` (Arrow / Parquet).
+//! Nothing here knows about Python; `loopwatch-py` adapts it.
+
+pub mod duration;
+pub mod error;
+pub mod input;
+pub mod join;
+pub mod normalize;
+pub mod output;
+pub mod pool;
+
+pub use error::{LwError, Result};
+pub use join::{label_join, Attribution, JoinOptions, JoinOutput, JoinStats, WindowArg};

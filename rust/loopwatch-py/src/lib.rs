@@ -1,0 +1,23 @@
+//! `loopwatch._core`: the thin PyO3 layer over `loopwatch-core`.
+//!
+//! Arrow data crosses through the PyCapsule stream interface (pyo3-arrow, zero copy); all work
+//! runs with the GIL released; errors become the exception classes of `loopwatch.errors`.
+
+mod errors;
+mod join;
+
+use pyo3::prelude::*;
+
+/// True when this extension was built without optimizations (timings are meaningless).
+#[pyfunction]
+fn is_debug_build() -> bool {
+    cfg!(debug_assertions)
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(is_debug_build, m)?)?;
+    m.add_function(wrap_pyfunction!(join::label_join, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,24 @@
+"""Shared fixtures: the ``lw`` fixture skips a test while the extension is not built."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+# Let the test modules import their helpers (reference.py, strategies.py) as plain modules.
+_TESTS = str(Path(__file__).parent)
+if _TESTS not in sys.path:
+    sys.path.insert(0, _TESTS)
+
+
+@pytest.fixture(scope="session")
+def lw() -> ModuleType:
+    """``import loopwatch``, or skip: tests of the reference itself run without the extension."""
+    try:
+        import loopwatch
+    except ImportError as exc:  # not built yet (`maturin develop --release`)
+        pytest.skip(f"loopwatch is not importable: {exc}")
+    return loopwatch
