@@ -18,6 +18,7 @@ numpy seed, for the pandas oracle and the invariance tests.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +53,11 @@ ZONE_PAIRS: list[tuple[str | None, str | None]] = [
     ("UTC", "Europe/Paris"),
     ("Europe/Paris", "America/New_York"),
 ]
+
+
+def examples(n: int) -> int:
+    """``n`` hypothesis examples, times ``$LOOPWATCH_EXAMPLES_SCALE`` (default 1) for deep runs."""
+    return n * int(os.environ.get("LOOPWATCH_EXAMPLES_SCALE", "1"))
 
 
 def finer_unit(a: str, b: str) -> str:

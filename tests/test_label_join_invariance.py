@@ -12,25 +12,38 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import JoinCase, chunk_specs, join_cases, make_logs, rechunk
+from strategies import (
+    JoinCase,
+    chunk_specs,
+    column_values,
+    examples,
+    join_cases,
+    make_logs,
+    rechunk,
+)
 
 ATTRIBUTIONS = ["last", "first", "all"]
 
 
 def assert_same_result(lw: ModuleType, a: pa.Table, b: pa.Table, what: str) -> None:
     assert a.schema.remove_metadata() == b.schema.remove_metadata(), what
-    if not a.equals(b):
-        for name in a.column_names:
-            if not a.column(name).equals(b.column(name)):
-                x, y = a.column(name).to_pylist(), b.column(name).to_pylist()
-                bad = [(i, p, q) for i, (p, q) in enumerate(zip(x, y, strict=True)) if p != q]
-                raise AssertionError(f"{what}: column {name} differs at {bad[:5]}")
-        raise AssertionError(f"{what}: tables differ")
+    for name in a.column_names:
+        x, y = a.column(name), b.column(name)
+        if pa.types.is_dictionary(x.type):
+            # Pass-through dictionary columns mirror their input's batches and dictionaries,
+            # which differ on purpose between the runs compared: compare the values.
+            same = column_values(x) == column_values(y)
+        else:
+            same = x.equals(y)
+        if not same:
+            p, q = column_values(x), column_values(y)
+            bad = [(i, u, v) for i, (u, v) in enumerate(zip(p, q, strict=True)) if u != v]
+            raise AssertionError(f"{what}: column {name} differs at {bad[:5]}")
     assert lw.join_stats(a) == lw.join_stats(b), what
 
 
 @settings(
-    max_examples=120,
+    max_examples=examples(120),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -145,14 +158,16 @@ def test_input_containers(
     )
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=join_cases(chunked=False), seed=st.integers(0, 2**32 - 1))
 def test_row_order_of_other_keys_irrelevant(lw: ModuleType, case: JoinCase, seed: int) -> None:
     # Shuffling the feedback rows changes nothing: only prediction input order breaks ties.
     import numpy as np
 
     perm = np.random.default_rng(seed).permutation(case.fb.num_rows)
-    shuffled = case.fb.take(pa.array(perm, type=pa.int64()))
+    # (Table.take has no string_view kernel: reassemble 1-row slices instead.)
+    rows = rechunk(case.fb, [1]).to_batches()
+    shuffled = pa.Table.from_batches([rows[i] for i in perm], schema=case.fb.schema)
     a = lw.label_join(case.pred, case.fb, **case.kwargs)
     b = lw.label_join(case.pred, shuffled, **case.kwargs)
     assert_same_result(lw, a, b, "shuffled feedback")

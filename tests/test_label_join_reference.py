@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
-from strategies import JoinCase, column_values, compact_timedelta, join_cases
+from strategies import JoinCase, column_values, compact_timedelta, examples, join_cases
 
 # --- comparing a result with the reference -------------------------------------------------
 
@@ -80,7 +80,7 @@ def assert_matches_reference(lw: ModuleType, out: pa.Table, case: JoinCase) -> N
 # --- hypothesis differential tests ----------------------------------------------------------
 
 SETTINGS = settings(
-    max_examples=250,
+    max_examples=examples(250),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -92,13 +92,13 @@ def test_label_join_matches_reference(lw: ModuleType, case: JoinCase) -> None:
     assert_matches_reference(lw, run_engine(lw, case), case)
 
 
-@settings(SETTINGS, max_examples=100)
+@settings(SETTINGS, max_examples=examples(100))
 @given(case=join_cases(max_preds=25, max_events=40))
 def test_label_join_matches_reference_bigger(lw: ModuleType, case: JoinCase) -> None:
     assert_matches_reference(lw, run_engine(lw, case), case)
 
 
-@settings(SETTINGS, max_examples=60)
+@settings(SETTINGS, max_examples=examples(60))
 @given(case=join_cases())
 def test_prediction_column_types_pass_through(lw: ModuleType, case: JoinCase) -> None:
     # "all prediction columns": same names, same Arrow types (dictionary and string_view kept).
@@ -109,7 +109,7 @@ def test_prediction_column_types_pass_through(lw: ModuleType, case: JoinCase) ->
         assert out.schema.field(i).type == case.pred.schema.field(i).type, out.schema.field(i)
 
 
-@settings(SETTINGS, max_examples=40)
+@settings(SETTINGS, max_examples=examples(40))
 @given(case=join_cases())
 def test_output_to_parquet_returns_same_stats(
     lw: ModuleType, case: JoinCase, tmp_path_factory: pytest.TempPathFactory
@@ -477,6 +477,36 @@ HANDS: list[Hand] = [
         {"credited": 1, "orphan": 0, "late": 0, "after_watermark": 0, "invalid": 0},
     ),
     Hand(
+        "all_null_dictionary_keys",
+        "A dictionary-encoded key column whose values are all null has an empty dictionary. "
+        "pid0 is invalid (null key): null labels, count 0. The feedback's only row has a null "
+        "dictionary key: invalid, so no valid event, A does not exist and pid1 is pending.",
+        pa.table(
+            {
+                "pid": [0, 1],
+                "k": pa.array([None, None], pa.dictionary(pa.int32(), pa.string())),
+                "ts": [0, None],
+            }
+        ),
+        pa.table({"k": pa.array([None], pa.dictionary(pa.int32(), pa.string())), "ts": [1]}),
+        {"on": "k", "windows": [5]},
+        {"label_5": [None, None], "feedback_count": [0, 0], "first_feedback_delay": [None, None]},
+        {"credited": 0, "orphan": 0, "late": 0, "after_watermark": 0, "invalid": 1},
+        pred_invalid=2,
+    ),
+    Hand(
+        "delay_beyond_int64_is_late",
+        "Integer time at the int64 edge: t_p = -5, t_f = 2**63 - 1 and W = 2**63 - 1. The "
+        "delay t_f - t_p = 2**63 + 4 exceeds W (t_f > t_p + W = 2**63 - 6), so the event is "
+        "late even though the delay does not fit in int64 (it must not saturate to W). "
+        "A = t_f >= t_p + W closes the window: 0.",
+        {"pid": [0], "k": [1], "ts": [-5]},
+        {"k": [1], "ts": [2**63 - 1]},
+        {"on": "k", "windows": [2**63 - 1]},
+        {"label_9223372036854775807": [0], "feedback_count": [0], "first_feedback_delay": [None]},
+        {"credited": 0, "orphan": 0, "late": 1, "after_watermark": 0, "invalid": 0},
+    ),
+    Hand(
         "mixed_units_and_zones",
         "Predictions in ms (UTC), feedback in us (Europe/Paris): compared as instants in us. "
         "pid0's event is 1 s + 1 us late for label_1s (0) but within 1h30m; pid1's event is "
@@ -603,7 +633,7 @@ def test_compact_timedelta_names() -> None:
     assert compact_timedelta(dt.timedelta(seconds=90)) == "1m30s"
 
 
-@settings(SETTINGS, max_examples=150)
+@settings(SETTINGS, max_examples=examples(150))
 @given(case=join_cases())
 def test_reference_counts_partition(case: JoinCase) -> None:
     # Every feedback row in exactly one class; every valid prediction's label in one state.

@@ -207,9 +207,9 @@ const EMPTY: Tally = Tally {
 };
 
 impl Tally {
-    fn credit(&mut self, delay: i64, e: &Event) {
+    fn credit(&mut self, delay: i128, e: &Event) {
         self.count += 1;
-        self.min_delay = self.min_delay.min(delay);
+        self.min_delay = self.min_delay.min(i64::try_from(delay).unwrap_or(i64::MAX));
         if e.has_value {
             self.value_sum += e.value;
             self.has_value = true;
@@ -217,11 +217,12 @@ impl Tally {
     }
 }
 
-/// Delay from a prediction to an event (`None` when the event is earlier).
+/// Delay from a prediction to an event (`None` when the event is earlier). Wide, so that
+/// extreme times never wrap; a credited delay is at most the window and fits in `i64`.
 #[inline]
-fn delay(prediction: i64, event: i64) -> Option<i64> {
+fn delay(prediction: i64, event: i64) -> Option<i128> {
     let d = event as i128 - prediction as i128;
-    (d >= 0).then(|| i64::try_from(d).unwrap_or(i64::MAX))
+    (d >= 0).then_some(d)
 }
 
 /// Credit one key's events (sorted by time, row) to its candidates (sorted by time, row).
@@ -233,7 +234,7 @@ fn credit_key(
     out: &mut Vec<Credit>,
 ) -> EventOutcomes {
     let n = cands.len();
-    let w = sides.max_window;
+    let w = sides.max_window as i128;
     tallies.clear();
     tallies.resize(n, EMPTY);
     let mut outcomes = EventOutcomes::default();

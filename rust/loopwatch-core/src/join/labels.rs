@@ -48,19 +48,21 @@ pub fn chunk_columns(
             continue;
         }
         let t = chunk.time[i] as i128;
-        let (min_delay, closed_by_successor) =
-            credit.map_or((i64::MAX, false), |c| (c.min_delay, c.closed_by_successor));
+        let (first_delay, closed_by_successor) = match credit {
+            Some(c) => ((c.count > 0).then_some(c.min_delay), c.closed_by_successor),
+            None => (None, false),
+        };
         if let Some(c) = credit {
             count[i] = c.count as i64;
-            if c.count > 0 {
-                delay[i] = c.min_delay;
-                delay_valid[i] = true;
-            }
             value_sum[i] = c.value_sum;
             value_valid[i] = c.has_value;
         }
+        if let Some(d) = first_delay {
+            delay[i] = d;
+            delay_valid[i] = true;
+        }
         for (k, w) in windows.iter().enumerate() {
-            let label = if min_delay <= w.width {
+            let label = if first_delay.is_some_and(|d| d <= w.width) {
                 Some(1)
             } else if watermark.is_some_and(|a| a as i128 >= t + w.width as i128)
                 || closed_by_successor

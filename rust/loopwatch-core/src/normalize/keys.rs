@@ -106,13 +106,23 @@ impl KeyColumn {
             DataType::Dictionary(_, _) => {
                 let dict = array.as_any_dictionary();
                 let values = Strings::new(dict.values()).ok_or_else(|| {
-                    schema_err(format!("on: dictionary key column {column:?} in {input} has values of an unsupported type"))
+                    schema_err(format!(
+                        "on: dictionary key column {column:?} in {input} has values of an \
+                         unsupported type"
+                    ))
                 })?;
                 let value_hashes = (0..values.len())
                     .map(|i| xxh3_64(values.bytes(i)))
                     .collect();
+                // An all-null column may come with an empty dictionary, which
+                // `normalized_keys` refuses; its rows are invalid and never read.
+                let codes = if values.len() == 0 {
+                    vec![0; array.len()]
+                } else {
+                    dict.normalized_keys()
+                };
                 Ok(KeyColumn::Dict {
-                    codes: dict.normalized_keys(),
+                    codes,
                     values,
                     value_hashes,
                 })
