@@ -16,9 +16,9 @@ if _TESTS not in sys.path:
 
 @pytest.fixture(scope="session")
 def lw() -> ModuleType:
-    """``import loopwatch``, or skip: tests of the reference itself run without the extension."""
+    """``import loopwatch``; a missing build fails loudly rather than skipping tests."""
     try:
         import loopwatch
-    except ImportError as exc:  # not built yet (`maturin develop --release`)
-        pytest.skip(f"loopwatch is not importable: {exc}")
+    except ImportError as exc:  # not built (`maturin develop --release`)
+        pytest.fail(f"loopwatch is not importable — build it first: {exc}")
     return loopwatch

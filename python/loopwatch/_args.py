@@ -13,8 +13,14 @@ Window = str | int | dt.timedelta
 
 _EPOCH_NAIVE = dt.datetime(1970, 1, 1)
 _EPOCH_AWARE = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_UNITS = (("d", 86_400_000_000), ("h", 3_600_000_000), ("m", 60_000_000), ("s", 1_000_000),
-          ("ms", 1_000), ("us", 1))
+_UNITS = (
+    ("d", 86_400_000_000),
+    ("h", 3_600_000_000),
+    ("m", 60_000_000),
+    ("s", 1_000_000),
+    ("ms", 1_000),
+    ("us", 1),
+)
 
 
 def compact_duration(delta: dt.timedelta) -> str:
@@ -74,8 +80,10 @@ def source_arg(table: Any, name: str) -> Any:
     """Paths become a list of strings (read in Rust); tables pass through untouched."""
     if isinstance(table, str | os.PathLike):
         return [os.fspath(table)]
-    if isinstance(table, list | tuple) and table and all(
-        isinstance(p, str | os.PathLike) for p in table
+    if (
+        isinstance(table, list | tuple)
+        and table
+        and all(isinstance(p, str | os.PathLike) for p in table)
     ):
         return [os.fspath(p) for p in table]
     if not hasattr(table, "__arrow_c_stream__"):

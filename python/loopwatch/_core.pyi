@@ -2,6 +2,7 @@
 
 from typing import Any
 
+__all__ = ["__version__", "is_debug_build", "label_join"]
 __version__: str
 
 def is_debug_build() -> bool: ...

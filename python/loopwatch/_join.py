@@ -9,7 +9,7 @@ from typing import Any, Literal
 import pyarrow as pa
 
 from . import _core
-from ._args import Window, normalize_windows, normalize_watermark, source_arg
+from ._args import Window, normalize_watermark, normalize_windows, source_arg
 
 Attribution = Literal["last", "first", "all"]
 
