@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 KEYS = ["user_id", "item_id"]
 WINDOW = timedelta(minutes=30)
@@ -250,8 +251,8 @@ def assert_same(name: str, got: pa.Table, want: pa.Table, want_name: str) -> Non
         if g.type != w.type or len(g) != len(w):
             raise AssertionError(f"{name}.{col}: {g.type}[{len(g)}] vs {want_name} {w.type}")
         if not g.equals(w):
-            same = pa.compute.equal(g, w).fill_null(False)
-            same = pa.compute.or_(same, pa.compute.and_(g.is_null(), w.is_null()))
+            same = pc.equal(g, w).fill_null(False)
+            same = pc.or_(same, pc.and_(g.is_null(), w.is_null()))
             rows = np.flatnonzero(~same.to_numpy(zero_copy_only=False))
             r = int(rows[0])
             raise AssertionError(

@@ -12,6 +12,7 @@ pub mod join;
 pub mod normalize;
 pub mod output;
 pub mod pool;
+pub mod trace;
 
 pub use error::{LwError, Result};
 pub use join::{label_join, Attribution, JoinOptions, JoinOutput, JoinStats, WindowArg};

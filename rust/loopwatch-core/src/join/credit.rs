@@ -42,33 +42,50 @@ pub struct Sides<'a> {
     pub feedback: &'a [FeedbackChunk],
     pub attribution: Attribution,
     pub max_window: i64,
+    pub inline_keys: bool,
 }
 
-/// An item of a hash run: a candidate (prediction) or an event, for key comparisons.
+/// An item of a hash run, for key comparisons: a candidate (prediction) or an event.
 #[derive(Clone, Copy)]
-enum Item {
-    Prediction(RowId),
-    Event(RowId),
+struct Item {
+    row: RowId,
+    is_event: bool,
+    key: [u64; 2],
 }
 
 impl Sides<'_> {
     fn chunk_row(&self, item: Item) -> (&Chunk, usize) {
-        match item {
-            Item::Prediction(id) => {
-                let (c, r) = split_row_id(id);
-                (&self.predictions[c], r)
-            }
-            Item::Event(id) => {
-                let (c, r) = split_row_id(id);
-                (&self.feedback[c].chunk, r)
-            }
+        let (c, r) = split_row_id(item.row);
+        if item.is_event {
+            (&self.feedback[c].chunk, r)
+        } else {
+            (&self.predictions[c], r)
         }
     }
 
     fn same_key(&self, a: Item, b: Item) -> bool {
+        if self.inline_keys {
+            return a.key == b.key;
+        }
         let (ca, ra) = self.chunk_row(a);
         let (cb, rb) = self.chunk_row(b);
         ca.keys_equal(ra, cb, rb)
+    }
+}
+
+fn candidate_item(c: &Candidate) -> Item {
+    Item {
+        row: c.row,
+        is_event: false,
+        key: c.key,
+    }
+}
+
+fn event_item(e: &Event) -> Item {
+    Item {
+        row: e.row,
+        is_event: true,
+        key: e.key,
     }
 }
 
@@ -78,23 +95,25 @@ pub fn credit_all(
     candidates: &mut [Candidate],
     events: &mut [Event],
 ) -> (Vec<Credit>, EventOutcomes) {
-    candidates.par_sort_unstable_by_key(|c| (c.hash, c.time, c.row));
-    events.par_sort_unstable_by_key(|e| (e.hash, e.time, e.row));
+    // Sorting by hash alone compares one word; runs of one hash are short and are put in
+    // (time, row) order when they are credited.
+    candidates.par_sort_unstable_by_key(|c| c.hash);
+    events.par_sort_unstable_by_key(|e| e.hash);
     // Hashes are uniform: equal slices of the hash space balance the work.
     let slices = (rayon::current_num_threads() * 16) as u64;
     let step = u64::MAX / slices + 1;
-    let parts: Vec<(Vec<Credit>, EventOutcomes)> = (0..slices)
+    let mut work = Vec::with_capacity(slices as usize);
+    let (mut cands_rest, mut events_rest) = (candidates, events);
+    for s in 1..=slices {
+        let below = |h: u64| s == slices || h < s * step;
+        let (c, c_rest) = cands_rest.split_at_mut(cands_rest.partition_point(|c| below(c.hash)));
+        let (e, e_rest) = events_rest.split_at_mut(events_rest.partition_point(|e| below(e.hash)));
+        work.push((c, e));
+        (cands_rest, events_rest) = (c_rest, e_rest);
+    }
+    let parts: Vec<(Vec<Credit>, EventOutcomes)> = work
         .into_par_iter()
-        .map(|s| {
-            let (lo, hi) = (s * step, (s + 1).saturating_mul(step));
-            let last = s + 1 == slices;
-            let in_slice = |h: u64| h >= lo && (last || h < hi);
-            let c0 = candidates.partition_point(|c| c.hash < lo);
-            let c1 = c0 + candidates[c0..].partition_point(|c| in_slice(c.hash));
-            let e0 = events.partition_point(|e| e.hash < lo);
-            let e1 = e0 + events[e0..].partition_point(|e| in_slice(e.hash));
-            credit_slice(sides, &candidates[c0..c1], &events[e0..e1])
-        })
+        .map(|(c, e)| credit_slice(sides, c, e))
         .collect();
     let mut outcomes = EventOutcomes::default();
     let mut credits = Vec::new();
@@ -108,8 +127,8 @@ pub fn credit_all(
 
 fn credit_slice(
     sides: &Sides,
-    cands: &[Candidate],
-    events: &[Event],
+    cands: &mut [Candidate],
+    events: &mut [Event],
 ) -> (Vec<Credit>, EventOutcomes) {
     let mut out = Vec::new();
     let mut outcomes = EventOutcomes::default();
@@ -122,8 +141,10 @@ fn credit_slice(
             (None, Some(e)) => e.hash,
             (None, None) => break,
         };
-        let i_end = i + cands[i..].partition_point(|c| c.hash == hash);
-        let j_end = j + events[j..].partition_point(|e| e.hash == hash);
+        let i_end = i + cands[i..].iter().take_while(|c| c.hash == hash).count();
+        let j_end = j + events[j..].iter().take_while(|e| e.hash == hash).count();
+        cands[i..i_end].sort_unstable_by_key(|c| (c.time, c.row));
+        events[j..j_end].sort_unstable_by_key(|e| (e.time, e.row));
         let run = (&cands[i..i_end], &events[j..j_end]);
         if single_key(sides, run.0, run.1) {
             outcomes.add(credit_key(sides, run.0, run.1, &mut scratch, &mut out));
@@ -146,8 +167,8 @@ fn credit_slice(
 fn items<'a>(cands: &'a [Candidate], events: &'a [Event]) -> impl Iterator<Item = Item> + 'a {
     cands
         .iter()
-        .map(|c| Item::Prediction(c.row))
-        .chain(events.iter().map(|e| Item::Event(e.row)))
+        .map(candidate_item)
+        .chain(events.iter().map(event_item))
 }
 
 fn single_key(sides: &Sides, cands: &[Candidate], events: &[Event]) -> bool {
@@ -176,11 +197,11 @@ fn split_by_key(
     };
     let mut cand_slots = Vec::with_capacity(cands.len());
     for c in cands {
-        cand_slots.push(slot(Item::Prediction(c.row)));
+        cand_slots.push(slot(candidate_item(c)));
     }
     let mut event_slots = Vec::with_capacity(events.len());
     for e in events {
-        event_slots.push(slot(Item::Event(e.row)));
+        event_slots.push(slot(event_item(e)));
     }
     for (c, k) in cands.iter().zip(cand_slots) {
         keys[k].1.push(*c);

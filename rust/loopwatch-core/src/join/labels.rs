@@ -1,5 +1,9 @@
 //! Output columns for one chunk of predictions: labels per window, feedback count, first
-//! delay and value sum, from the credits of that chunk's rows.
+//! delay and value sum.
+//!
+//! Most predictions get nothing from the credit step: their columns follow from their time
+//! and the watermark alone, so each column is first built for all rows in one branch-light
+//! pass, then the few credited rows are patched in.
 
 use std::sync::Arc;
 
@@ -22,6 +26,27 @@ pub struct ChunkColumns {
     pub invalid: u64,
 }
 
+/// A bitmap over the chunk's rows: `row_bit(i, credit_of_row_i)`, with the credits of the
+/// chunk visited in row order alongside.
+fn bitmap(
+    n: usize,
+    credits: &[Credit],
+    mut row_bit: impl FnMut(usize, Option<&Credit>) -> bool,
+) -> BooleanBuffer {
+    let mut next = 0;
+    BooleanBuffer::collect_bool(n, |i| {
+        let credit = credits.get(next).filter(|c| split_row_id(c.row).1 == i);
+        if credit.is_some() {
+            next += 1;
+        }
+        row_bit(i, credit)
+    })
+}
+
+fn nulls(valid: BooleanBuffer) -> Option<NullBuffer> {
+    Some(NullBuffer::new(valid)).filter(|n| n.null_count() > 0)
+}
+
 /// Build the appended columns for `chunk`, given its credits sorted by row.
 pub fn chunk_columns(
     plan: &Plan,
@@ -30,82 +55,56 @@ pub fn chunk_columns(
     watermark: Option<i64>,
 ) -> ChunkColumns {
     let n = chunk.len;
-    let windows = &plan.windows;
-    let mut label_values = vec![vec![0i8; n]; windows.len()];
-    let mut label_valid = vec![vec![false; n]; windows.len()];
-    let mut labels = vec![LabelCounts::default(); windows.len()];
+    let row_of = |c: &Credit| split_row_id(c.row).1;
+    let valid_rows = n - chunk.valid.as_ref().map_or(0, |v| v.null_count());
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(plan.windows.len() + 3);
+    let mut labels = Vec::with_capacity(plan.windows.len());
+    for w in &plan.windows {
+        let width = w.width as i128;
+        // Closed by the watermark: A >= t + w (wide arithmetic: no overflow at the edges).
+        let closed =
+            |i: usize| watermark.is_some_and(|a| a as i128 >= chunk.time[i] as i128 + width);
+        let positive = |c: &Credit| c.count > 0 && c.min_delay <= w.width;
+        let known = bitmap(n, credits, |i, credit| {
+            chunk.is_valid(i)
+                && (closed(i) || credit.is_some_and(|c| positive(c) || c.closed_by_successor))
+        });
+        let mut values = vec![0i8; n];
+        let mut positives = 0;
+        for c in credits.iter().filter(|c| positive(c)) {
+            values[row_of(c)] = 1;
+            positives += 1;
+        }
+        let decided = known.count_set_bits() as u64;
+        labels.push(LabelCounts {
+            positive: positives,
+            negative: decided - positives,
+            pending: valid_rows as u64 - decided,
+        });
+        columns.push(Arc::new(Int8Array::new(values.into(), nulls(known))));
+    }
     let mut count = vec![0i64; n];
     let mut delay = vec![0i64; n];
-    let mut delay_valid = vec![false; n];
-    let mut value_sum = vec![0f64; n];
-    let mut value_valid = vec![false; n];
-    let mut invalid = 0;
-    let mut next = credits.iter().peekable();
-    for i in 0..n {
-        let credit = next.next_if(|c| split_row_id(c.row).1 == i);
-        if !chunk.is_valid(i) {
-            invalid += 1;
-            continue;
-        }
-        let t = chunk.time[i] as i128;
-        let (first_delay, closed_by_successor) = match credit {
-            Some(c) => ((c.count > 0).then_some(c.min_delay), c.closed_by_successor),
-            None => (None, false),
-        };
-        if let Some(c) = credit {
-            count[i] = c.count as i64;
-            value_sum[i] = c.value_sum;
-            value_valid[i] = c.has_value;
-        }
-        if let Some(d) = first_delay {
-            delay[i] = d;
-            delay_valid[i] = true;
-        }
-        for (k, w) in windows.iter().enumerate() {
-            let label = if first_delay.is_some_and(|d| d <= w.width) {
-                Some(1)
-            } else if watermark.is_some_and(|a| a as i128 >= t + w.width as i128)
-                || closed_by_successor
-            {
-                Some(0)
-            } else {
-                None
-            };
-            match label {
-                Some(v) => {
-                    label_values[k][i] = v;
-                    label_valid[k][i] = true;
-                    if v == 1 {
-                        labels[k].positive += 1;
-                    } else {
-                        labels[k].negative += 1;
-                    }
-                }
-                None => labels[k].pending += 1,
-            }
-        }
-    }
-    let mut columns: Vec<ArrayRef> = Vec::with_capacity(windows.len() + 3);
-    for (values, valid) in label_values.into_iter().zip(label_valid) {
-        columns.push(Arc::new(Int8Array::new(values.into(), nulls(valid))));
+    for c in credits.iter().filter(|c| c.count > 0) {
+        count[row_of(c)] = c.count as i64;
+        delay[row_of(c)] = c.min_delay;
     }
     columns.push(Arc::new(Int64Array::from(count)));
-    columns.push(delay_array(plan.unit, delay, nulls(delay_valid)));
+    let delayed = bitmap(n, credits, |_, credit| credit.is_some_and(|c| c.count > 0));
+    columns.push(delay_array(plan.unit, delay, nulls(delayed)));
     if plan.value_column.is_some() {
-        columns.push(Arc::new(Float64Array::new(
-            value_sum.into(),
-            nulls(value_valid),
-        )));
+        let mut sums = vec![0f64; n];
+        for c in credits.iter().filter(|c| c.has_value) {
+            sums[row_of(c)] = c.value_sum;
+        }
+        let summed = bitmap(n, credits, |_, credit| credit.is_some_and(|c| c.has_value));
+        columns.push(Arc::new(Float64Array::new(sums.into(), nulls(summed))));
     }
     ChunkColumns {
         columns,
         labels,
-        invalid,
+        invalid: (n - valid_rows) as u64,
     }
-}
-
-fn nulls(valid: Vec<bool>) -> Option<NullBuffer> {
-    Some(NullBuffer::new(BooleanBuffer::from(valid))).filter(|n| n.null_count() > 0)
 }
 
 fn delay_array(unit: Option<TimeUnit>, values: Vec<i64>, nulls: Option<NullBuffer>) -> ArrayRef {

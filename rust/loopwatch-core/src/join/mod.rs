@@ -25,6 +25,7 @@ use crate::error::Result;
 use crate::input::{load, rechunk, source_schema, InputTable, Source};
 use crate::normalize::Chunk;
 use crate::pool::run_in_pool;
+use crate::trace::Stages;
 use credit::{credit_all, Credit, EventOutcomes, Sides};
 use plan::Plan;
 use scan::{
@@ -69,6 +70,7 @@ pub fn label_join(
 }
 
 fn join_tables(plan: &Plan, predictions: InputTable, feedback: InputTable) -> Result<JoinOutput> {
+    let mut stages = Stages::start();
     let pred_batches = rechunk(&predictions, CHUNK_ROWS)?;
     let fb_batches = rechunk(&feedback, CHUNK_ROWS)?;
     let pred_chunks: Vec<Chunk> = pred_batches
@@ -79,6 +81,7 @@ fn join_tables(plan: &Plan, predictions: InputTable, feedback: InputTable) -> Re
         .par_iter()
         .map(|b| FeedbackChunk::new(Chunk::from_batch(b, &plan.feedback)?, b, plan))
         .collect::<Result<_>>()?;
+    stages.mark("normalize");
 
     let watermark = plan.watermark.or_else(|| max_event_time(&fb_chunks));
     let sides = Sides {
@@ -86,6 +89,7 @@ fn join_tables(plan: &Plan, predictions: InputTable, feedback: InputTable) -> Re
         feedback: &fb_chunks,
         attribution: plan.attribution,
         max_window: plan.max_window,
+        inline_keys: plan.inline_keys,
     };
     let (credits, outcomes, fb_counts) = match watermark {
         // No watermark: no feedback time at all, so nothing is credited and nothing closes.
@@ -102,13 +106,17 @@ fn join_tables(plan: &Plan, predictions: InputTable, feedback: InputTable) -> Re
             )
         }
         Some(a) => {
-            let (mut events, fb_counts) = collect_events(&fb_chunks, a, plan.hash_mask);
+            let (mut events, fb_counts) = collect_events(&fb_chunks, a, plan);
             let filter = HashFilter::new(&events);
+            stages.mark("events");
             let open_after =
                 (plan.attribution == Attribution::Last).then(|| a.saturating_sub(plan.max_window));
-            let mut candidates =
-                collect_candidates(&pred_chunks, &filter, a, open_after, plan.hash_mask);
+            let mut candidates = collect_candidates(&pred_chunks, &filter, a, open_after, plan);
+            stages.mark("candidates");
+            stages.count("events", events.len());
+            stages.count("candidates", candidates.len());
             let (credits, outcomes) = credit_all(&sides, &mut candidates, &mut events);
+            stages.mark("credit");
             (credits, outcomes, fb_counts)
         }
     };
@@ -120,6 +128,7 @@ fn join_tables(plan: &Plan, predictions: InputTable, feedback: InputTable) -> Re
             labels::chunk_columns(plan, chunk, credits_of_chunk(&credits, index), watermark)
         })
         .collect();
+    stages.mark("label columns");
 
     let mut stats = JoinStats {
         attribution: plan.attribution.name().to_string(),

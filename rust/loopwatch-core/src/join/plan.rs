@@ -30,6 +30,8 @@ pub struct Plan {
     pub unit: Option<TimeUnit>,
     pub attribution: Attribution,
     pub hash_mask: u64,
+    /// Keys are at most two integer/boolean columns: compared from two inline words.
+    pub inline_keys: bool,
 }
 
 fn column(schema: &Schema, name: &str, input: &str, argument: &str) -> Result<usize> {
@@ -45,6 +47,11 @@ fn column(schema: &Schema, name: &str, input: &str, argument: &str) -> Result<us
 impl Plan {
     pub fn new(options: &JoinOptions, predictions: &Schema, feedback: &Schema) -> Result<Plan> {
         let (pred_keys, fb_keys, u64_bits) = resolve_keys(options, predictions, feedback)?;
+        let inline_keys = pred_keys.len() <= 2
+            && pred_keys.iter().all(|&k| {
+                let kind = key_kind(predictions.field(k).data_type(), "", "");
+                matches!(kind, Ok(KeyKind::Int { .. } | KeyKind::Bool))
+            });
         let pred_time = column(predictions, &options.time, "predictions", "time")?;
         let fb_time = column(
             feedback,
@@ -109,6 +116,7 @@ impl Plan {
             unit: times.unit,
             attribution: options.attribution,
             hash_mask: options.hash_mask,
+            inline_keys,
         };
         plan.check_output_names(predictions)?;
         Ok(plan)

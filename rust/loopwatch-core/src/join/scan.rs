@@ -30,6 +30,8 @@ pub struct Event {
     pub hash: u64,
     pub time: i64,
     pub row: RowId,
+    /// The exact key when the plan's keys fit inline (else zeros).
+    pub key: [u64; 2],
     /// The event's value (0 when it has none).
     pub value: f64,
     pub has_value: bool,
@@ -41,6 +43,8 @@ pub struct Candidate {
     pub hash: u64,
     pub time: i64,
     pub row: RowId,
+    /// The exact key when the plan's keys fit inline (else zeros).
+    pub key: [u64; 2],
 }
 
 /// The feedback side, normalized.
@@ -90,7 +94,7 @@ pub struct FeedbackCounts {
 pub fn collect_events(
     feedback: &[FeedbackChunk],
     watermark: i64,
-    hash_mask: u64,
+    plan: &Plan,
 ) -> (Vec<Event>, FeedbackCounts) {
     let parts: Vec<(Vec<Event>, FeedbackCounts)> = feedback
         .par_iter()
@@ -112,9 +116,14 @@ pub fn collect_events(
                         .filter(|v| v.is_valid(i))
                         .map(|v| v.value(i));
                     events.push(Event {
-                        hash: hashes[i] & hash_mask,
+                        hash: hashes[i] & plan.hash_mask,
                         time: c.time[i],
                         row: row_id(index, i),
+                        key: if plan.inline_keys {
+                            c.inline_key(i)
+                        } else {
+                            [0; 2]
+                        },
                         value: value.unwrap_or(0.0),
                         has_value: value.is_some(),
                     });
@@ -141,30 +150,39 @@ pub fn count_invalid(chunks: &[Chunk]) -> u64 {
         .sum()
 }
 
-/// A Bloom-like one-hash bit set over event key hashes: a miss proves "no event of this key".
+/// A blocked Bloom filter over event key hashes (two bits in one 64-bit word, ~32 bits per
+/// event: about 1% false positives): a miss proves "no event of this key".
 pub struct HashFilter {
-    bits: Vec<u64>,
+    words: Vec<u64>,
     mask: u64,
 }
 
 impl HashFilter {
     pub fn new(events: &[Event]) -> HashFilter {
-        let wanted = (events.len() * 16)
+        let words = (events.len() / 2)
             .next_power_of_two()
-            .clamp(1 << 12, 1 << 30);
-        let mut bits = vec![0u64; wanted / 64];
-        let mask = wanted as u64 - 1;
+            .clamp(1 << 6, 1 << 26);
+        let mut filter = HashFilter {
+            words: vec![0u64; words],
+            mask: words as u64 - 1,
+        };
         for e in events {
-            let bit = e.hash & mask;
-            bits[(bit >> 6) as usize] |= 1 << (bit & 63);
+            let (word, bits) = filter.slot(e.hash);
+            filter.words[word] |= bits;
         }
-        HashFilter { bits, mask }
+        filter
+    }
+
+    #[inline]
+    fn slot(&self, hash: u64) -> (usize, u64) {
+        let word = ((hash >> 12) & self.mask) as usize;
+        (word, (1 << (hash & 63)) | (1 << ((hash >> 6) & 63)))
     }
 
     #[inline]
     pub fn may_contain(&self, hash: u64) -> bool {
-        let bit = hash & self.mask;
-        self.bits[(bit >> 6) as usize] & (1 << (bit & 63)) != 0
+        let (word, bits) = self.slot(hash);
+        self.words[word] & bits == bits
     }
 }
 
@@ -174,30 +192,44 @@ pub fn collect_candidates(
     filter: &HashFilter,
     watermark: i64,
     open_after: Option<i64>,
-    hash_mask: u64,
+    plan: &Plan,
 ) -> Vec<Candidate> {
     let parts: Vec<Vec<Candidate>> = predictions
         .par_iter()
         .enumerate()
         .map(|(index, c)| {
-            let hashes = c.key_hashes();
-            let mut found = Vec::new();
-            for i in 0..c.len {
-                let t = c.time[i];
-                if t > watermark || !c.is_valid(i) {
-                    continue;
-                }
-                let hash = hashes[i] & hash_mask;
+            let hashes: Vec<u64> = c
+                .key_hashes()
+                .into_iter()
+                .map(|h| h & plan.hash_mask)
+                .collect();
+            // Branch-free selection: with no unpredictable branch in the loop, the filter's
+            // cache misses overlap instead of stalling one after another.
+            let mut kept = vec![0u32; c.len];
+            let mut n = 0;
+            for (i, (&t, &hash)) in c.time.iter().zip(&hashes).enumerate() {
                 let open = open_after.is_some_and(|after| t > after);
-                if open || filter.may_contain(hash) {
-                    found.push(Candidate {
-                        hash,
-                        time: t,
-                        row: row_id(index, i),
-                    });
-                }
+                let keep = (t <= watermark) & c.is_valid(i) & (open | filter.may_contain(hash));
+                kept[n] = i as u32;
+                n += keep as usize;
             }
-            found
+            kept[..n]
+                .iter()
+                .map(|&i| {
+                    let i = i as usize;
+                    let key = if plan.inline_keys {
+                        c.inline_key(i)
+                    } else {
+                        [0; 2]
+                    };
+                    Candidate {
+                        hash: hashes[i],
+                        time: c.time[i],
+                        row: row_id(index, i),
+                        key,
+                    }
+                })
+                .collect()
         })
         .collect();
     parts.concat()

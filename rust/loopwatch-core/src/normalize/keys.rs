@@ -195,6 +195,16 @@ impl KeyColumn {
         }
     }
 
+    /// The exact value of an integer or boolean key as one word; `None` for strings.
+    #[inline]
+    pub fn inline_word(&self, i: usize) -> Option<u64> {
+        match self {
+            KeyColumn::Int(values) => values.get(i).map(|&v| v as u64),
+            KeyColumn::Bool(values) => (i < values.len()).then(|| values.value(i) as u64),
+            _ => None,
+        }
+    }
+
     /// Equal values at row `i` of `self` and row `j` of `other` (same key kind).
     #[inline]
     pub fn equal(&self, i: usize, other: &KeyColumn, j: usize) -> bool {

@@ -82,6 +82,17 @@ impl Chunk {
         hashes
     }
 
+    /// The exact key of row `i` as two words (only meaningful when the plan
+    /// says the keys fit: at most two integer or boolean columns).
+    #[inline]
+    pub fn inline_key(&self, i: usize) -> [u64; 2] {
+        let mut words = [0u64; 2];
+        for (w, key) in words.iter_mut().zip(&self.keys) {
+            *w = key.inline_word(i).unwrap_or(0);
+        }
+        words
+    }
+
     /// Do row `i` here and row `j` of `other` hold equal keys? (both rows valid)
     #[inline]
     pub fn keys_equal(&self, i: usize, other: &Chunk, j: usize) -> bool {
