@@ -104,7 +104,7 @@ pub fn collect_events(
             let hashes = c.key_hashes();
             let mut events = Vec::new();
             let mut counts = FeedbackCounts::default();
-            for i in 0..c.len {
+            for (i, &hash) in hashes.iter().enumerate() {
                 if !c.is_valid(i) {
                     counts.invalid += 1;
                 } else if c.time[i] > watermark {
@@ -116,7 +116,7 @@ pub fn collect_events(
                         .filter(|v| v.is_valid(i))
                         .map(|v| v.value(i));
                     events.push(Event {
-                        hash: hashes[i] & plan.hash_mask,
+                        hash: hash & plan.hash_mask,
                         time: c.time[i],
                         row: row_id(index, i),
                         key: if plan.inline_keys {
