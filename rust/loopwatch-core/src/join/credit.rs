@@ -89,46 +89,58 @@ fn event_item(e: &Event) -> Item {
     }
 }
 
-/// Credit every event; return the predictions that got something, sorted by row.
+/// What crediting found: per hash bucket, per prediction chunk, the credited predictions.
+pub type CreditsByBucket = Vec<Vec<Vec<Credit>>>;
+
+/// Credit every event, bucket by bucket (`candidates[chunk][bucket]`, `events[bucket]`).
 pub fn credit_all(
     sides: &Sides,
-    candidates: &mut [Candidate],
-    events: &mut [Event],
-) -> (Vec<Credit>, EventOutcomes) {
-    // Sorting by hash alone compares one word; runs of one hash are short and are put in
-    // (time, row) order when they are credited.
-    candidates.par_sort_unstable_by_key(|c| c.hash);
-    events.par_sort_unstable_by_key(|e| e.hash);
-    // Hashes are uniform: equal slices of the hash space balance the work.
-    let slices = (rayon::current_num_threads() * 16) as u64;
-    let step = u64::MAX / slices + 1;
-    let mut work = Vec::with_capacity(slices as usize);
-    let (mut cands_rest, mut events_rest) = (candidates, events);
-    for s in 1..=slices {
-        let below = |h: u64| s == slices || h < s * step;
-        let (c, c_rest) = cands_rest.split_at_mut(cands_rest.partition_point(|c| below(c.hash)));
-        let (e, e_rest) = events_rest.split_at_mut(events_rest.partition_point(|e| below(e.hash)));
-        work.push((c, e));
-        (cands_rest, events_rest) = (c_rest, e_rest);
-    }
-    let parts: Vec<(Vec<Credit>, EventOutcomes)> = work
+    candidates: &[Vec<Vec<Candidate>>],
+    events: Vec<Vec<Event>>,
+) -> (CreditsByBucket, EventOutcomes) {
+    let parts: Vec<(Vec<Vec<Credit>>, EventOutcomes)> = events
         .into_par_iter()
-        .map(|(c, e)| credit_slice(sides, c, e))
+        .enumerate()
+        .map(|(bucket, mut events)| {
+            let size = candidates.iter().map(|chunk| chunk[bucket].len()).sum();
+            let mut cands = Vec::with_capacity(size);
+            for chunk in candidates {
+                cands.extend_from_slice(&chunk[bucket]);
+            }
+            cands.sort_unstable_by_key(|c| (c.hash, c.time, c.row));
+            events.sort_unstable_by_key(|e| (e.hash, e.time, e.row));
+            let (credits, outcomes) = credit_bucket(sides, &cands, &events);
+            let mut by_chunk = vec![Vec::new(); sides.predictions.len()];
+            for c in credits {
+                by_chunk[split_row_id(c.row).0].push(c);
+            }
+            (by_chunk, outcomes)
+        })
         .collect();
     let mut outcomes = EventOutcomes::default();
-    let mut credits = Vec::new();
+    let mut credits = Vec::with_capacity(parts.len());
     for (c, o) in parts {
-        credits.extend(c);
+        credits.push(c);
         outcomes.add(o);
     }
-    credits.par_sort_unstable_by_key(|c| c.row);
     (credits, outcomes)
 }
 
-fn credit_slice(
+/// The credits of one prediction chunk, in row order.
+pub fn credits_of_chunk(credits: &CreditsByBucket, chunk: usize) -> Vec<Credit> {
+    let mut found: Vec<Credit> = credits
+        .iter()
+        .flat_map(|b| b[chunk].iter().copied())
+        .collect();
+    found.sort_unstable_by_key(|c| c.row);
+    found
+}
+
+/// Walk one bucket (both sides sorted by hash, time, row) run of equal hash by run.
+fn credit_bucket(
     sides: &Sides,
-    cands: &mut [Candidate],
-    events: &mut [Event],
+    cands: &[Candidate],
+    events: &[Event],
 ) -> (Vec<Credit>, EventOutcomes) {
     let mut out = Vec::new();
     let mut outcomes = EventOutcomes::default();
@@ -143,8 +155,6 @@ fn credit_slice(
         };
         let i_end = i + cands[i..].iter().take_while(|c| c.hash == hash).count();
         let j_end = j + events[j..].iter().take_while(|e| e.hash == hash).count();
-        cands[i..i_end].sort_unstable_by_key(|c| (c.time, c.row));
-        events[j..j_end].sort_unstable_by_key(|e| (e.time, e.row));
         let run = (&cands[i..i_end], &events[j..j_end]);
         if single_key(sides, run.0, run.1) {
             outcomes.add(credit_key(sides, run.0, run.1, &mut scratch, &mut out));

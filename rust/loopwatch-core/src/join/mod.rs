@@ -26,10 +26,10 @@ use crate::input::{load, rechunk, source_schema, InputTable, Source};
 use crate::normalize::Chunk;
 use crate::pool::run_in_pool;
 use crate::trace::Stages;
-use credit::{credit_all, Credit, EventOutcomes, Sides};
+use credit::{credit_all, credits_of_chunk, EventOutcomes, Sides};
 use plan::Plan;
 use scan::{
-    collect_candidates, collect_events, count_invalid, max_event_time, FeedbackChunk,
+    collect_candidates, collect_events, count_invalid, max_event_time, Buckets, FeedbackChunk,
     FeedbackCounts, HashFilter,
 };
 
@@ -106,16 +106,22 @@ fn join_tables(plan: &Plan, predictions: InputTable, feedback: InputTable) -> Re
             )
         }
         Some(a) => {
-            let (mut events, fb_counts) = collect_events(&fb_chunks, a, plan);
+            let (events, fb_counts) = collect_events(&fb_chunks, a, plan);
             let filter = HashFilter::new(&events);
+            let buckets = Buckets::for_events(events.len());
+            let events = buckets.split_events(&events);
             stages.mark("events");
             let open_after =
                 (plan.attribution == Attribution::Last).then(|| a.saturating_sub(plan.max_window));
-            let mut candidates = collect_candidates(&pred_chunks, &filter, a, open_after, plan);
+            let candidates =
+                collect_candidates(&pred_chunks, &filter, a, open_after, plan, &buckets);
             stages.mark("candidates");
-            stages.count("events", events.len());
-            stages.count("candidates", candidates.len());
-            let (credits, outcomes) = credit_all(&sides, &mut candidates, &mut events);
+            stages.count("events", events.iter().map(Vec::len).sum());
+            stages.count(
+                "candidates",
+                candidates.iter().flatten().map(Vec::len).sum(),
+            );
+            let (credits, outcomes) = credit_all(&sides, &candidates, events);
             stages.mark("credit");
             (credits, outcomes, fb_counts)
         }
@@ -125,7 +131,7 @@ fn join_tables(plan: &Plan, predictions: InputTable, feedback: InputTable) -> Re
         .par_iter()
         .enumerate()
         .map(|(index, chunk)| {
-            labels::chunk_columns(plan, chunk, credits_of_chunk(&credits, index), watermark)
+            labels::chunk_columns(plan, chunk, &credits_of_chunk(&credits, index), watermark)
         })
         .collect();
     stages.mark("label columns");
@@ -170,12 +176,6 @@ fn join_tables(plan: &Plan, predictions: InputTable, feedback: InputTable) -> Re
         batches,
         stats,
     })
-}
-
-fn credits_of_chunk(credits: &[Credit], chunk: usize) -> &[Credit] {
-    let first = credits.partition_point(|c| (c.row >> 32) < chunk as u64);
-    let end = credits.partition_point(|c| (c.row >> 32) <= chunk as u64);
-    &credits[first..end]
 }
 
 fn output_schema(

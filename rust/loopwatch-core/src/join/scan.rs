@@ -101,7 +101,7 @@ pub fn collect_events(
         .enumerate()
         .map(|(index, f)| {
             let c = &f.chunk;
-            let hashes = c.key_hashes();
+            let hashes = c.key_hashes(plan.hash_mask);
             let mut events = Vec::new();
             let mut counts = FeedbackCounts::default();
             for (i, &hash) in hashes.iter().enumerate() {
@@ -116,7 +116,7 @@ pub fn collect_events(
                         .filter(|v| v.is_valid(i))
                         .map(|v| v.value(i));
                     events.push(Event {
-                        hash: hash & plan.hash_mask,
+                        hash,
                         time: c.time[i],
                         row: row_id(index, i),
                         key: if plan.inline_keys {
@@ -186,23 +186,21 @@ impl HashFilter {
     }
 }
 
-/// Predictions that may differ from the default label, in input order.
+/// Predictions that may differ from the default label: per prediction chunk, per hash bucket,
+/// in input order.
 pub fn collect_candidates(
     predictions: &[Chunk],
     filter: &HashFilter,
     watermark: i64,
     open_after: Option<i64>,
     plan: &Plan,
-) -> Vec<Candidate> {
-    let parts: Vec<Vec<Candidate>> = predictions
+    buckets: &Buckets,
+) -> Vec<Vec<Vec<Candidate>>> {
+    predictions
         .par_iter()
         .enumerate()
         .map(|(index, c)| {
-            let hashes: Vec<u64> = c
-                .key_hashes()
-                .into_iter()
-                .map(|h| h & plan.hash_mask)
-                .collect();
+            let hashes = c.key_hashes(plan.hash_mask);
             // Branch-free selection: with no unpredictable branch in the loop, the filter's
             // cache misses overlap instead of stalling one after another.
             let mut kept = vec![0u32; c.len];
@@ -213,24 +211,58 @@ pub fn collect_candidates(
                 kept[n] = i as u32;
                 n += keep as usize;
             }
-            kept[..n]
-                .iter()
-                .map(|&i| {
-                    let i = i as usize;
-                    let key = if plan.inline_keys {
-                        c.inline_key(i)
-                    } else {
-                        [0; 2]
-                    };
-                    Candidate {
-                        hash: hashes[i],
-                        time: c.time[i],
-                        row: row_id(index, i),
-                        key,
-                    }
-                })
-                .collect()
+            let mut out: Vec<Vec<Candidate>> = vec![Vec::new(); buckets.count()];
+            for &i in &kept[..n] {
+                let i = i as usize;
+                let key = if plan.inline_keys {
+                    c.inline_key(i)
+                } else {
+                    [0; 2]
+                };
+                let hash = hashes[i];
+                let candidate = Candidate {
+                    hash,
+                    time: c.time[i],
+                    row: row_id(index, i),
+                    key,
+                };
+                out[buckets.of(hash)].push(candidate);
+            }
+            out
         })
-        .collect();
-    parts.concat()
+        .collect()
+}
+
+/// Hash buckets: the top bits of the key hash spread the crediting over cores and keep each
+/// bucket's sort in cache.
+pub struct Buckets {
+    bits: u32,
+}
+
+impl Buckets {
+    /// About a thousand events per bucket, 16 to 4096 buckets.
+    pub fn for_events(events: usize) -> Buckets {
+        let count = (events / 1024).next_power_of_two().clamp(16, 4096);
+        Buckets {
+            bits: count.trailing_zeros(),
+        }
+    }
+
+    pub fn count(&self) -> usize {
+        1 << self.bits
+    }
+
+    #[inline]
+    pub fn of(&self, hash: u64) -> usize {
+        (hash >> (64 - self.bits)) as usize
+    }
+
+    /// Events split by bucket, each bucket in input order.
+    pub fn split_events(&self, events: &[Event]) -> Vec<Vec<Event>> {
+        let mut out = vec![Vec::new(); self.count()];
+        for e in events {
+            out[self.of(e.hash)].push(*e);
+        }
+        out
+    }
 }

@@ -73,11 +73,14 @@ impl Chunk {
         self.valid.as_ref().is_none_or(|v| v.is_valid(row))
     }
 
-    /// One 64-bit hash per row of the key columns (meaningless for invalid rows).
-    pub fn key_hashes(&self) -> Vec<u64> {
+    /// One 64-bit hash per row of the key columns, `& mask` (meaningless for invalid rows).
+    pub fn key_hashes(&self, mask: u64) -> Vec<u64> {
         let mut hashes = vec![0u64; self.len];
         for (k, key) in self.keys.iter().enumerate() {
             key.hash_into(&mut hashes, k == 0);
+        }
+        if mask != u64::MAX {
+            hashes.iter_mut().for_each(|h| *h &= mask);
         }
         hashes
     }
