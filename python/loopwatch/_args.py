@@ -12,27 +12,32 @@ from .errors import ConfigError
 Window = str | int | dt.timedelta
 
 _EPOCH_NAIVE = dt.datetime(1970, 1, 1)
+_INT64 = range(-(2**63), 2**63)
 _EPOCH_AWARE = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_UNITS = (
-    ("d", 86_400_000_000),
-    ("h", 3_600_000_000),
-    ("m", 60_000_000),
-    ("s", 1_000_000),
-    ("ms", 1_000),
-    ("us", 1),
+_UNITS = (  # nanoseconds per unit, largest first
+    ("d", 86_400_000_000_000),
+    ("h", 3_600_000_000_000),
+    ("m", 60_000_000_000),
+    ("s", 1_000_000_000),
+    ("ms", 1_000_000),
+    ("us", 1_000),
+    ("ns", 1),
 )
 
 
 def compact_duration(delta: dt.timedelta) -> str:
-    """``timedelta(hours=1, minutes=30)`` → ``"1h30m"`` (the label-column spelling)."""
-    micros = delta // dt.timedelta(microseconds=1)
-    if micros < 0:
+    """``timedelta(hours=1, minutes=30)`` → ``"1h30m"`` (the label-column spelling).
+
+    ``pandas.Timedelta`` keeps its nanoseconds.
+    """
+    nanos = (delta // dt.timedelta(microseconds=1)) * 1_000 + int(getattr(delta, "nanoseconds", 0))
+    if nanos < 0:
         raise ConfigError(f"windows: {delta!r} is negative")
-    if micros == 0:
+    if nanos == 0:
         return "0s"
     parts = []
     for name, size in _UNITS:
-        count, micros = divmod(micros, size)
+        count, nanos = divmod(nanos, size)
         if count:
             parts.append(f"{count}{name}")
     return "".join(parts)
@@ -47,6 +52,8 @@ def normalize_windows(windows: Window | Sequence[Window]) -> list[str | int]:
             raise ConfigError(f"windows: expected a duration or an integer, got {w!r}")
         if isinstance(w, dt.timedelta):
             out.append(compact_duration(w))
+        elif isinstance(w, int) and w not in _INT64:
+            raise ConfigError(f"windows: {w} is outside the int64 range")
         elif isinstance(w, str | int):
             out.append(w)
         else:
@@ -63,6 +70,8 @@ def normalize_watermark(watermark: Any) -> tuple[str, int, int] | None:
     if isinstance(watermark, bool):
         raise ConfigError(f"watermark: expected a datetime or an integer, got {watermark!r}")
     if isinstance(watermark, int):
+        if watermark not in _INT64:
+            raise ConfigError(f"watermark: {watermark} is outside the int64 range")
         return ("int", watermark, 0)
     if isinstance(watermark, dt.datetime):
         aware = watermark.tzinfo is not None and watermark.utcoffset() is not None

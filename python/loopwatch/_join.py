@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import pyarrow as pa
 
@@ -12,6 +13,40 @@ from . import _core
 from ._args import Window, normalize_watermark, normalize_windows, source_arg
 
 Attribution = Literal["last", "first", "all"]
+
+
+@overload
+def label_join(
+    predictions: Any,
+    feedback: Any,
+    *,
+    on: str | Sequence[str],
+    windows: Window | Sequence[Window],
+    time: str = ...,
+    feedback_time: str | None = ...,
+    watermark: Any = ...,
+    attribution: Attribution = ...,
+    value: str | None = ...,
+    output: None = ...,
+    threads: int | None = ...,
+) -> pa.Table: ...
+
+
+@overload
+def label_join(
+    predictions: Any,
+    feedback: Any,
+    *,
+    on: str | Sequence[str],
+    windows: Window | Sequence[Window],
+    time: str = ...,
+    feedback_time: str | None = ...,
+    watermark: Any = ...,
+    attribution: Attribution = ...,
+    value: str | None = ...,
+    output: str | os.PathLike[str],
+    threads: int | None = ...,
+) -> dict[str, Any]: ...
 
 
 def label_join(
@@ -25,9 +60,9 @@ def label_join(
     watermark: Any = None,
     attribution: Attribution = "last",
     value: str | None = None,
-    output: str | None = None,
+    output: str | os.PathLike[str] | None = None,
     threads: int | None = None,
-) -> Any:
+) -> pa.Table | dict[str, Any]:
     """Label each prediction from the feedback events that arrive after it.
 
     ``predictions`` and ``feedback`` are Arrow-compatible tables (pyarrow Table or
@@ -64,7 +99,8 @@ def label_join(
     ``feedback_count`` (int64, events credited), ``first_feedback_delay`` (duration of the finer
     time unit, or int64 for integer time; null when nothing was credited) and, with ``value=``,
     ``value_sum`` (float64: SQL ``SUM`` of the credited events' values, null when none is
-    non-null). The counts travel as JSON under ``loopwatch.stats`` in the schema metadata; read
+    non-null; events are added in (time, input row) order, so the sum is the same on every
+    run). The counts travel as JSON under ``loopwatch.stats`` in the schema metadata; read
     them with :func:`loopwatch.join_stats`. With ``output=PATH`` the table is written to Parquet
     at ``PATH`` and the counts are returned instead.
 
@@ -88,7 +124,7 @@ def label_join(
         normalize_watermark(watermark),
         attribution,
         value,
-        None if output is None else str(output),
+        None if output is None else os.fspath(output),
         threads,
     )
     if output is not None:

@@ -15,4 +15,6 @@ pub mod pool;
 pub mod trace;
 
 pub use error::{LwError, Result};
-pub use join::{label_join, Attribution, JoinOptions, JoinOutput, JoinStats, WindowArg};
+pub use join::{
+    label_join, Attribution, JoinOptions, JoinOutput, JoinStats, WatermarkArg, WindowArg,
+};

@@ -2,12 +2,10 @@
 
 mod parquet_files;
 
-use std::sync::Arc;
-
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
-use crate::error::{schema_err, Result};
+use crate::error::Result;
 
 pub use parquet_files::{expand_paths, read_parquet};
 
@@ -30,22 +28,6 @@ impl InputTable {
     pub fn num_rows(&self) -> usize {
         self.batches.iter().map(|b| b.num_rows()).sum()
     }
-
-    /// Index of `column`, or an error naming the column, the input and what it does have.
-    pub fn column_index(&self, column: &str, input: &str, argument: &str) -> Result<usize> {
-        self.schema.index_of(column).map_err(|_| {
-            let have: Vec<&str> = self
-                .schema
-                .fields()
-                .iter()
-                .map(|f| f.name().as_str())
-                .collect();
-            schema_err(format!(
-                "{argument}: column {column:?} not found in {input} (columns: {})",
-                have.join(", ")
-            ))
-        })
-    }
 }
 
 /// Materialize a source. `columns` restricts what Parquet inputs read (projection).
@@ -53,14 +35,6 @@ pub fn load(source: Source, columns: Option<&[&str]>, input: &str) -> Result<Inp
     match source {
         Source::Batches(table) => Ok(table),
         Source::Paths(paths) => read_parquet(&expand_paths(&paths, input)?, columns, input),
-    }
-}
-
-/// An empty table with this schema.
-pub fn empty(schema: SchemaRef) -> InputTable {
-    InputTable {
-        schema: Arc::clone(&schema),
-        batches: Vec::new(),
     }
 }
 

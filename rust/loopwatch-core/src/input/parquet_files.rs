@@ -31,7 +31,10 @@ pub fn expand_paths(paths: &[String], input: &str) -> Result<Vec<PathBuf>> {
             files.extend(found);
         } else if raw.contains(['*', '?', '[']) {
             let pattern = glob::glob(raw).map_err(|e| io_err(raw.as_str(), e))?;
-            let mut found: Vec<PathBuf> = pattern.filter_map(|p| p.ok()).collect();
+            let mut found = Vec::new();
+            for matched in pattern {
+                found.push(matched.map_err(|e| io_err(raw.as_str(), e))?);
+            }
             if found.is_empty() {
                 return Err(io_err(raw.as_str(), "no file matches this pattern"));
             }
@@ -49,10 +52,10 @@ pub fn expand_paths(paths: &[String], input: &str) -> Result<Vec<PathBuf>> {
 fn collect_parquet(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
     let entries = std::fs::read_dir(dir).map_err(|e| io_err(dir.display().to_string(), e))?;
     for entry in entries {
-        let path = entry
-            .map_err(|e| io_err(dir.display().to_string(), e))?
-            .path();
-        if path.is_dir() {
+        let entry = entry.map_err(|e| io_err(dir.display().to_string(), e))?;
+        let path = entry.path();
+        // Symlinked directories are not followed: a link cycle would never end.
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
             collect_parquet(&path, found)?;
         } else if path.extension().is_some_and(|e| e == "parquet") {
             found.push(path);

@@ -13,7 +13,7 @@ mod stats;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
@@ -111,8 +111,8 @@ fn join_tables(plan: &Plan, predictions: InputTable, feedback: InputTable) -> Re
             let buckets = Buckets::for_events(events.len());
             let events = buckets.split_events(&events);
             stages.mark("events");
-            let open_after =
-                (plan.attribution == Attribution::Last).then(|| a.saturating_sub(plan.max_window));
+            let open_after = (plan.attribution == Attribution::Last)
+                .then(|| a as i128 - plan.max_window as i128);
             let candidates =
                 collect_candidates(&pred_chunks, &filter, a, open_after, plan, &buckets);
             stages.mark("candidates");
@@ -161,7 +161,7 @@ fn join_tables(plan: &Plan, predictions: InputTable, feedback: InputTable) -> Re
         }
     }
 
-    let schema = output_schema(plan, &predictions.schema, &per_chunk, &stats);
+    let schema = output_schema(plan, &predictions.schema, &stats);
     let batches = pred_batches
         .into_iter()
         .zip(per_chunk)
@@ -178,37 +178,13 @@ fn join_tables(plan: &Plan, predictions: InputTable, feedback: InputTable) -> Re
     })
 }
 
-fn output_schema(
-    plan: &Plan,
-    predictions: &Schema,
-    per_chunk: &[labels::ChunkColumns],
-    stats: &JoinStats,
-) -> SchemaRef {
-    let names = plan.output_names();
-    let delay_type = match per_chunk.first() {
-        Some(part) => part.columns[plan.windows.len() + 1].data_type().clone(),
-        None => match plan.unit {
-            Some(unit) => DataType::Duration(unit),
-            None => DataType::Int64,
-        },
-    };
+fn output_schema(plan: &Plan, predictions: &Schema, stats: &JoinStats) -> SchemaRef {
     let mut fields: Vec<Field> = predictions
         .fields()
         .iter()
         .map(|f| f.as_ref().clone())
         .collect();
-    for (k, name) in names.iter().enumerate() {
-        let data_type = if k < plan.windows.len() {
-            DataType::Int8
-        } else if name == "feedback_count" {
-            DataType::Int64
-        } else if name == "first_feedback_delay" {
-            delay_type.clone()
-        } else {
-            DataType::Float64
-        };
-        fields.push(Field::new(name, data_type, name != "feedback_count"));
-    }
+    fields.extend(plan.output_fields());
     let mut metadata: HashMap<String, String> = predictions.metadata().clone();
     metadata.insert(STATS_KEY.to_string(), stats.to_json());
     Arc::new(Schema::new_with_metadata(fields, metadata))

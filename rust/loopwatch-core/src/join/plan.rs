@@ -3,11 +3,11 @@
 
 use std::collections::HashSet;
 
-use arrow::datatypes::{Schema, TimeUnit};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 
 use super::options::{Attribution, JoinOptions, WatermarkArg, WindowArg};
 use crate::duration::{coarsest_exact_unit, finer, parse_duration, unit_nanos};
-use crate::error::{config_err, schema_err, LwError, Result};
+use crate::error::{config_err, schema_err, Result};
 use crate::normalize::{key_kind, time_kind, KeyKind, SideLayout, TimeKind};
 
 pub struct Window {
@@ -122,24 +122,29 @@ impl Plan {
         Ok(plan)
     }
 
-    /// Names of the columns the join appends, in order.
-    pub fn output_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
+    /// The columns the join appends, in order (the label columns build them in this order).
+    pub fn output_fields(&self) -> Vec<Field> {
+        let mut fields: Vec<Field> = self
             .windows
             .iter()
-            .map(|w| format!("label_{}", w.name))
+            .map(|w| Field::new(format!("label_{}", w.name), DataType::Int8, true))
             .collect();
-        names.push("feedback_count".into());
-        names.push("first_feedback_delay".into());
+        fields.push(Field::new("feedback_count", DataType::Int64, false));
+        let delay = match self.unit {
+            Some(unit) => DataType::Duration(unit),
+            None => DataType::Int64,
+        };
+        fields.push(Field::new("first_feedback_delay", delay, true));
         if self.value_column.is_some() {
-            names.push("value_sum".into());
+            fields.push(Field::new("value_sum", DataType::Float64, true));
         }
-        names
+        fields
     }
 
     fn check_output_names(&self, predictions: &Schema) -> Result<()> {
-        for name in self.output_names() {
-            if predictions.index_of(&name).is_ok() {
+        for field in self.output_fields() {
+            let name = field.name();
+            if predictions.index_of(name).is_ok() {
                 return Err(schema_err(format!(
                     "predictions already have a column named {name:?}, which label_join adds; \
                      rename or drop it first"
@@ -271,7 +276,7 @@ impl Times {
         for w in &options.windows {
             match w {
                 WindowArg::Text(text) => {
-                    named_nanos.push((text.trim().to_string(), parse_duration(text, "windows")?))
+                    named_nanos.push((text.clone(), parse_duration(text, "windows")?))
                 }
                 WindowArg::Int(v) => {
                     return Err(config_err(format!(
@@ -281,7 +286,7 @@ impl Times {
                 }
             }
         }
-        let mut exact: Vec<i64> = named_nanos.iter().map(|(_, n)| *n).collect();
+        let exact: Vec<i64> = named_nanos.iter().map(|(_, n)| *n).collect();
         let watermark_parts = match &options.watermark {
             None => None,
             Some(WatermarkArg::Int(_)) => {
@@ -305,7 +310,6 @@ impl Times {
                          give a {want} datetime"
                     )));
                 }
-                exact.push(*nanos);
                 Some((*seconds, *nanos))
             }
         };
@@ -319,17 +323,13 @@ impl Times {
             })
             .collect();
         check_windows(&windows)?;
-        let watermark = match watermark_parts {
-            None => None,
-            Some((seconds, nanos)) => Some(
-                seconds
-                    .checked_mul(1_000_000_000 / per)
-                    .and_then(|s| s.checked_add(nanos / per))
-                    .ok_or_else(|| {
-                        LwError::Config("watermark: out of range for the time unit".into())
-                    })?,
-            ),
-        };
+        // The watermark is floored to the unit: every time and window is a whole number of
+        // units, so `t > A`, `A >= t + w` and `t <= A` give the same answers for floor(A); one
+        // beyond the representable range is clamped, which also changes no answer.
+        let watermark = watermark_parts.map(|(seconds, nanos)| {
+            let ticks = seconds as i128 * (1_000_000_000 / per) as i128 + (nanos / per) as i128;
+            ticks.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+        });
         Ok(Times {
             unit: Some(unit),
             pred_factor: unit_nanos(pu) / per,

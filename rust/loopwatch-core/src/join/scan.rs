@@ -192,7 +192,7 @@ pub fn collect_candidates(
     predictions: &[Chunk],
     filter: &HashFilter,
     watermark: i64,
-    open_after: Option<i64>,
+    open_after: Option<i128>,
     plan: &Plan,
     buckets: &Buckets,
 ) -> Vec<Vec<Vec<Candidate>>> {
@@ -206,7 +206,7 @@ pub fn collect_candidates(
             let mut kept = vec![0u32; c.len];
             let mut n = 0;
             for (i, (&t, &hash)) in c.time.iter().zip(&hashes).enumerate() {
-                let open = open_after.is_some_and(|after| t > after);
+                let open = open_after.is_some_and(|after| t as i128 > after);
                 let keep = (t <= watermark) & c.is_valid(i) & (open | filter.may_contain(hash));
                 kept[n] = i as u32;
                 n += keep as usize;
