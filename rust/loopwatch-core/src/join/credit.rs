@@ -110,7 +110,12 @@ pub fn credit_all(
             cands.sort_unstable_by_key(|c| (c.hash, c.time, c.row));
             events.sort_unstable_by_key(|e| (e.hash, e.time, e.row));
             let (credits, outcomes) = credit_bucket(sides, &cands, &events);
-            let mut by_chunk = vec![Vec::new(); sides.predictions.len()];
+            let mut sizes = vec![0usize; sides.predictions.len()];
+            for c in &credits {
+                sizes[split_row_id(c.row).0] += 1;
+            }
+            let mut by_chunk: Vec<Vec<Credit>> =
+                sizes.iter().map(|&size| Vec::with_capacity(size)).collect();
             for c in credits {
                 by_chunk[split_row_id(c.row).0].push(c);
             }

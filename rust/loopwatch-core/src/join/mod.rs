@@ -26,7 +26,7 @@ use crate::input::{load, rechunk, source_schema, InputTable, Source};
 use crate::normalize::Chunk;
 use crate::pool::run_in_pool;
 use crate::trace::Stages;
-use credit::{credit_all, credits_of_chunk, EventOutcomes, Sides};
+use credit::{credit_all, credits_of_chunk, Credit, EventOutcomes, Sides};
 use plan::Plan;
 use scan::{
     collect_candidates, collect_events, count_invalid, max_event_time, Buckets, FeedbackChunk,
@@ -127,12 +127,15 @@ fn join_tables(plan: &Plan, predictions: InputTable, feedback: InputTable) -> Re
         }
     };
 
+    let credits: Vec<Vec<Credit>> = (0..pred_chunks.len())
+        .into_par_iter()
+        .map(|c| credits_of_chunk(&credits, c))
+        .collect();
+    stages.mark("credits by chunk");
     let per_chunk: Vec<labels::ChunkColumns> = pred_chunks
         .par_iter()
-        .enumerate()
-        .map(|(index, chunk)| {
-            labels::chunk_columns(plan, chunk, &credits_of_chunk(&credits, index), watermark)
-        })
+        .zip(&credits)
+        .map(|(chunk, credits)| labels::chunk_columns(plan, chunk, credits, watermark))
         .collect();
     stages.mark("label columns");
 

@@ -211,7 +211,14 @@ pub fn collect_candidates(
                 kept[n] = i as u32;
                 n += keep as usize;
             }
-            let mut out: Vec<Vec<Candidate>> = vec![Vec::new(); buckets.count()];
+            // Exact capacities first: growing thousands of small vectors costs more than
+            // counting.
+            let mut sizes = vec![0usize; buckets.count()];
+            for &i in &kept[..n] {
+                sizes[buckets.of(hashes[i as usize])] += 1;
+            }
+            let mut out: Vec<Vec<Candidate>> =
+                sizes.iter().map(|&size| Vec::with_capacity(size)).collect();
             for &i in &kept[..n] {
                 let i = i as usize;
                 let key = if plan.inline_keys {
