@@ -1,14 +1,18 @@
 //! `label_join`: natural labels from delayed feedback (SPEC §2).
 //!
-//! Stages: plan (check options against schemas) → normalize both sides into chunks → scan
-//! (events; candidate predictions) → credit (key by key) → labels (output columns per chunk).
+//! Stages: plan + times (check options against schemas) → normalize both sides into chunks →
+//! scan (events; candidate predictions, narrowed and bucketed by `partition`) → credit (key by
+//! key; the rules themselves in `attribute`) → labels (output columns per chunk) + stats.
 
+mod attribute;
 mod credit;
 mod labels;
 mod options;
+mod partition;
 mod plan;
 mod scan;
 mod stats;
+mod times;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,10 +31,11 @@ use crate::normalize::Chunk;
 use crate::pool::run_in_pool;
 use crate::trace::Stages;
 use credit::{credit_all, credits_of_chunk, Credit, EventOutcomes, Sides};
+use partition::{Buckets, HashFilter};
 use plan::Plan;
 use scan::{
-    collect_candidates, collect_events, count_invalid, max_event_time, Buckets, FeedbackChunk,
-    FeedbackCounts, HashFilter,
+    collect_candidates, collect_events, count_invalid, max_event_time, FeedbackChunk,
+    FeedbackCounts,
 };
 
 /// Rows per chunk: small enough to spread over cores, large enough to amortize per-chunk work.

@@ -9,6 +9,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type};
 use rayon::prelude::*;
 
+use super::partition::{Buckets, HashFilter};
 use super::plan::Plan;
 use crate::error::Result;
 use crate::normalize::Chunk;
@@ -150,42 +151,6 @@ pub fn count_invalid(chunks: &[Chunk]) -> u64 {
         .sum()
 }
 
-/// A blocked Bloom filter over event key hashes (two bits in one 64-bit word, ~32 bits per
-/// event: about 1% false positives): a miss proves "no event of this key".
-pub struct HashFilter {
-    words: Vec<u64>,
-    mask: u64,
-}
-
-impl HashFilter {
-    pub fn new(events: &[Event]) -> HashFilter {
-        let words = (events.len() / 2)
-            .next_power_of_two()
-            .clamp(1 << 6, 1 << 26);
-        let mut filter = HashFilter {
-            words: vec![0u64; words],
-            mask: words as u64 - 1,
-        };
-        for e in events {
-            let (word, bits) = filter.slot(e.hash);
-            filter.words[word] |= bits;
-        }
-        filter
-    }
-
-    #[inline]
-    fn slot(&self, hash: u64) -> (usize, u64) {
-        let word = ((hash >> 12) & self.mask) as usize;
-        (word, (1 << (hash & 63)) | (1 << ((hash >> 6) & 63)))
-    }
-
-    #[inline]
-    pub fn may_contain(&self, hash: u64) -> bool {
-        let (word, bits) = self.slot(hash);
-        self.words[word] & bits == bits
-    }
-}
-
 /// Predictions that may differ from the default label: per prediction chunk, per hash bucket,
 /// in input order.
 pub fn collect_candidates(
@@ -238,38 +203,4 @@ pub fn collect_candidates(
             out
         })
         .collect()
-}
-
-/// Hash buckets: the top bits of the key hash spread the crediting over cores and keep each
-/// bucket's sort in cache.
-pub struct Buckets {
-    bits: u32,
-}
-
-impl Buckets {
-    /// About a thousand events per bucket, 16 to 4096 buckets.
-    pub fn for_events(events: usize) -> Buckets {
-        let count = (events / 1024).next_power_of_two().clamp(16, 4096);
-        Buckets {
-            bits: count.trailing_zeros(),
-        }
-    }
-
-    pub fn count(&self) -> usize {
-        1 << self.bits
-    }
-
-    #[inline]
-    pub fn of(&self, hash: u64) -> usize {
-        (hash >> (64 - self.bits)) as usize
-    }
-
-    /// Events split by bucket, each bucket in input order.
-    pub fn split_events(&self, events: &[Event]) -> Vec<Vec<Event>> {
-        let mut out = vec![Vec::new(); self.count()];
-        for e in events {
-            out[self.of(e.hash)].push(*e);
-        }
-        out
-    }
 }
