@@ -237,11 +237,9 @@ ENGINES: dict[str, Engine] = {
 
 
 def engines() -> dict[str, Engine]:
-    """The peers, with loopwatch first when it is importable."""
-    try:
-        import loopwatch  # noqa: F401
-    except ImportError:
-        return dict(ENGINES)
+    """loopwatch first, then the peers. A missing build is an error, never a silent skip."""
+    import loopwatch  # noqa: F401  (build it first: make build)
+
     return {"loopwatch": loopwatch_label_join, **ENGINES}
 
 
@@ -285,6 +283,9 @@ def check_engines(
     tie-heavy, shuffled log (equal times within a key, late clicks, orphans, pending labels).
     Returns the names of the engines checked.
     """
+    unknown = set(only or []) - set(engines())
+    if unknown:
+        raise ValueError(f"unknown engines {sorted(unknown)}; known: {sorted(engines())}")
     runs = {n: fn for n, fn in engines().items() if only is None or n in only}
     if semantics:
         tp, tf = tie_heavy_log()

@@ -1,4 +1,4 @@
-"""Shared fixtures: the ``lw`` fixture skips a test while the extension is not built."""
+"""Shared fixtures: the ``lw`` fixture fails a test loudly while the extension is not built."""
 
 from __future__ import annotations
 

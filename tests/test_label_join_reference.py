@@ -73,7 +73,7 @@ def assert_matches_reference(lw: ModuleType, out: pa.Table, case: JoinCase) -> N
 
     # Stats: every field the contract names.
     stats = lw.join_stats(out)
-    got_stats = {k: stats.get(k) for k in ref_stats}
+    got_stats = {k: stats[k] for k in ref_stats}
     assert got_stats == ref_stats
 
 

@@ -2,10 +2,11 @@
 
 from typing import Any
 
-__all__ = ["__version__", "is_debug_build", "label_join"]
+__all__ = ["__version__", "default_threads", "is_debug_build", "label_join"]
 __version__: str
 
 def is_debug_build() -> bool: ...
+def default_threads() -> int: ...
 def label_join(
     predictions: Any,
     feedback: Any,
@@ -19,4 +20,5 @@ def label_join(
     output: str | None,
     threads: int | None,
     hash_mask: int | None = None,
+    chunk_rows: int | None = None,
 ) -> Any: ...

@@ -39,6 +39,11 @@ fn shared_pool() -> Result<Arc<ThreadPool>> {
     Ok(pool)
 }
 
+/// Worker threads of the shared pool (the default for every call).
+pub fn default_threads() -> Result<usize> {
+    Ok(shared_pool()?.current_num_threads())
+}
+
 /// Run `work` on `threads` workers (`None`: the shared pool, sized to the machine or
 /// `LOOPWATCH_NUM_THREADS`).
 pub fn run_in_pool<R: Send>(threads: Option<usize>, work: impl FnOnce() -> R + Send) -> Result<R> {

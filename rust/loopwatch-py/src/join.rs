@@ -1,8 +1,8 @@
 //! `label_join` across the boundary: Python arguments in, a pyarrow Table (or counts) out.
 
 use loopwatch_core::input::{InputTable, Source};
-use loopwatch_core::join::WatermarkArg;
 use loopwatch_core::join::STATS_KEY;
+use loopwatch_core::join::{WatermarkArg, DEFAULT_CHUNK_ROWS};
 use loopwatch_core::output::write_parquet;
 use loopwatch_core::{JoinOptions, WindowArg};
 use pyo3::exceptions::PyTypeError;
@@ -55,7 +55,7 @@ fn watermark(arg: Option<(String, i64, i64)>) -> Option<WatermarkArg> {
 
 #[pyfunction]
 #[pyo3(signature = (predictions, feedback, on, windows, time, feedback_time, watermark_parts,
-                    attribution, value, output, threads, hash_mask=None))]
+                    attribution, value, output, threads, hash_mask=None, chunk_rows=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn label_join<'py>(
     py: Python<'py>,
@@ -71,6 +71,7 @@ pub fn label_join<'py>(
     output: Option<String>,
     threads: Option<usize>,
     hash_mask: Option<u64>,
+    chunk_rows: Option<usize>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let predictions = source(predictions, "predictions")?;
     let feedback = source(feedback, "feedback")?;
@@ -83,6 +84,7 @@ pub fn label_join<'py>(
         value,
         threads,
         hash_mask: hash_mask.unwrap_or(u64::MAX),
+        chunk_rows: chunk_rows.unwrap_or(DEFAULT_CHUNK_ROWS),
         ..JoinOptions::new(on, Vec::new())
     };
     let joined = detached(py, || {

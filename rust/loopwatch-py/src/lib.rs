@@ -14,10 +14,17 @@ fn is_debug_build() -> bool {
     cfg!(debug_assertions)
 }
 
+/// Worker threads a call uses by default (`LOOPWATCH_NUM_THREADS`, else all cores).
+#[pyfunction]
+fn default_threads(py: Python<'_>) -> PyResult<usize> {
+    loopwatch_core::pool::default_threads().map_err(|e| errors::to_py(py, e))
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(is_debug_build, m)?)?;
+    m.add_function(wrap_pyfunction!(default_threads, m)?)?;
     m.add_function(wrap_pyfunction!(join::label_join, m)?)?;
     Ok(())
 }

@@ -21,7 +21,7 @@ use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
-pub use options::{Attribution, JoinOptions, WatermarkArg, WindowArg};
+pub use options::{Attribution, JoinOptions, WatermarkArg, WindowArg, DEFAULT_CHUNK_ROWS};
 pub use stats::{JoinStats, LabelCounts, STATS_KEY};
 
 use crate::duration::unit_name;
@@ -37,9 +37,6 @@ use scan::{
     collect_candidates, collect_events, count_invalid, max_event_time, FeedbackChunk,
     FeedbackCounts,
 };
-
-/// Rows per chunk: small enough to spread over cores, large enough to amortize per-chunk work.
-const CHUNK_ROWS: usize = 64 * 1024;
 
 /// The labeled predictions (input order) and the counts.
 pub struct JoinOutput {
@@ -76,8 +73,8 @@ pub fn label_join(
 
 fn join_tables(plan: &Plan, predictions: InputTable, feedback: InputTable) -> Result<JoinOutput> {
     let mut stages = Stages::start();
-    let pred_batches = rechunk(&predictions, CHUNK_ROWS)?;
-    let fb_batches = rechunk(&feedback, CHUNK_ROWS)?;
+    let pred_batches = rechunk(&predictions, plan.chunk_rows)?;
+    let fb_batches = rechunk(&feedback, plan.chunk_rows)?;
     let pred_chunks: Vec<Chunk> = pred_batches
         .par_iter()
         .map(|b| Chunk::from_batch(b, &plan.predictions))

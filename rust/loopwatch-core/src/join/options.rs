@@ -4,6 +4,10 @@ use std::str::FromStr;
 
 use crate::error::{config_err, LwError};
 
+/// Rows per work chunk: small enough to spread over cores, large enough to amortize per-chunk
+/// work.
+pub const DEFAULT_CHUNK_ROWS: usize = 64 * 1024;
+
 /// Which predictions a feedback event is credited to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Attribution {
@@ -71,6 +75,8 @@ pub struct JoinOptions {
     pub threads: Option<usize>,
     /// Tests only: mask applied to row hashes to force collisions (`u64::MAX` in real use).
     pub hash_mask: u64,
+    /// Rows per work chunk (tests use tiny chunks to exercise the cross-chunk paths).
+    pub chunk_rows: usize,
 }
 
 impl JoinOptions {
@@ -85,6 +91,7 @@ impl JoinOptions {
             value: None,
             threads: None,
             hash_mask: u64::MAX,
+            chunk_rows: DEFAULT_CHUNK_ROWS,
         }
     }
 }

@@ -26,6 +26,7 @@ pub struct Plan {
     pub hash_mask: u64,
     /// Keys are at most two integer/boolean columns: compared from two inline words.
     pub inline_keys: bool,
+    pub chunk_rows: usize,
 }
 
 fn column(schema: &Schema, name: &str, input: &str, argument: &str) -> Result<usize> {
@@ -111,6 +112,7 @@ impl Plan {
             attribution: options.attribution,
             hash_mask: options.hash_mask,
             inline_keys,
+            chunk_rows: options.chunk_rows.max(1),
         };
         plan.check_output_names(predictions)?;
         Ok(plan)
