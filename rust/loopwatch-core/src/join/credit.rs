@@ -132,16 +132,6 @@ pub fn credit_all(
     (credits, outcomes)
 }
 
-/// The credits of one prediction chunk, in row order.
-pub fn credits_of_chunk(credits: &CreditsByBucket, chunk: usize) -> Vec<Credit> {
-    let mut found: Vec<Credit> = credits
-        .iter()
-        .flat_map(|b| b[chunk].iter().copied())
-        .collect();
-    found.sort_unstable_by_key(|c| c.row);
-    found
-}
-
 /// Walk one bucket (both sides sorted by hash, time, row) run of equal hash by run.
 fn credit_bucket(
     sides: &Sides,

@@ -8,11 +8,12 @@
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float64Array, Int64Array, Int8Array, PrimitiveArray};
-use arrow::buffer::{BooleanBuffer, NullBuffer};
+use arrow::buffer::{BooleanBuffer, Buffer, NullBuffer};
 use arrow::datatypes::{
     DurationMicrosecondType, DurationMillisecondType, DurationNanosecondType, DurationSecondType,
     TimeUnit,
 };
+use arrow::util::bit_util;
 
 use super::credit::Credit;
 use super::plan::Plan;
@@ -26,52 +27,52 @@ pub struct ChunkColumns {
     pub invalid: u64,
 }
 
-/// A bitmap over the chunk's rows: `row_bit(i, credit_of_row_i)`, with the credits of the
-/// chunk visited in row order alongside.
+/// A bitmap of `n` rows: `base(i)` for every row, then set for the rows `patch` names.
 fn bitmap(
     n: usize,
-    credits: &[Credit],
-    mut row_bit: impl FnMut(usize, Option<&Credit>) -> bool,
+    base: impl FnMut(usize) -> bool,
+    patch: impl Iterator<Item = usize>,
 ) -> BooleanBuffer {
-    let mut next = 0;
-    BooleanBuffer::collect_bool(n, |i| {
-        let credit = credits.get(next).filter(|c| split_row_id(c.row).1 == i);
-        if credit.is_some() {
-            next += 1;
-        }
-        row_bit(i, credit)
-    })
+    let mut bits = BooleanBuffer::collect_bool(n, base).into_inner().to_vec();
+    for row in patch {
+        bit_util::set_bit(&mut bits, row);
+    }
+    BooleanBuffer::new(Buffer::from_vec(bits), 0, n)
 }
 
 fn nulls(valid: BooleanBuffer) -> Option<NullBuffer> {
     Some(NullBuffer::new(valid)).filter(|n| n.null_count() > 0)
 }
 
-/// Build the appended columns for `chunk`, given its credits sorted by row.
-pub fn chunk_columns(
+/// Build the appended columns for `chunk` from the credits of its rows, in any order
+/// (`credits` may be iterated several times).
+pub fn chunk_columns<'a, I>(
     plan: &Plan,
     chunk: &Chunk,
-    credits: &[Credit],
+    credits: impl Fn() -> I,
     watermark: Option<i64>,
-) -> ChunkColumns {
+) -> ChunkColumns
+where
+    I: Iterator<Item = &'a Credit>,
+{
     let n = chunk.len;
     let row_of = |c: &Credit| split_row_id(c.row).1;
     let valid_rows = n - chunk.valid.as_ref().map_or(0, |v| v.null_count());
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(plan.windows.len() + 3);
     let mut labels = Vec::with_capacity(plan.windows.len());
     for w in &plan.windows {
-        let width = w.width as i128;
-        // Closed by the watermark: A >= t + w (wide arithmetic: no overflow at the edges).
-        let closed =
-            |i: usize| watermark.is_some_and(|a| a as i128 >= chunk.time[i] as i128 + width);
+        // Closed by the watermark: A >= t + w, i.e. t <= A - w (wide: no overflow at the edges).
+        let last_closed = watermark.map(|a| a as i128 - w.width as i128);
+        let closed = |i: usize| last_closed.is_some_and(|last| chunk.time[i] as i128 <= last);
         let positive = |c: &Credit| c.count > 0 && c.min_delay <= w.width;
-        let known = bitmap(n, credits, |i, credit| {
-            chunk.is_valid(i)
-                && (closed(i) || credit.is_some_and(|c| positive(c) || c.closed_by_successor))
-        });
+        // Credited rows are valid rows; a positive or a successor decides their label.
+        let decided_by_credit = credits()
+            .filter(|c| positive(c) || c.closed_by_successor)
+            .map(row_of);
+        let known = bitmap(n, |i| chunk.is_valid(i) && closed(i), decided_by_credit);
         let mut values = vec![0i8; n];
         let mut positives = 0;
-        for c in credits.iter().filter(|c| positive(c)) {
+        for c in credits().filter(|c| positive(c)) {
             values[row_of(c)] = 1;
             positives += 1;
         }
@@ -85,19 +86,19 @@ pub fn chunk_columns(
     }
     let mut count = vec![0i64; n];
     let mut delay = vec![0i64; n];
-    for c in credits.iter().filter(|c| c.count > 0) {
+    for c in credits().filter(|c| c.count > 0) {
         count[row_of(c)] = c.count as i64;
         delay[row_of(c)] = c.min_delay;
     }
     columns.push(Arc::new(Int64Array::from(count)));
-    let delayed = bitmap(n, credits, |_, credit| credit.is_some_and(|c| c.count > 0));
+    let delayed = bitmap(n, |_| false, credits().filter(|c| c.count > 0).map(row_of));
     columns.push(delay_array(plan.unit, delay, nulls(delayed)));
     if plan.value_column.is_some() {
         let mut sums = vec![0f64; n];
-        for c in credits.iter().filter(|c| c.has_value) {
+        for c in credits().filter(|c| c.has_value) {
             sums[row_of(c)] = c.value_sum;
         }
-        let summed = bitmap(n, credits, |_, credit| credit.is_some_and(|c| c.has_value));
+        let summed = bitmap(n, |_| false, credits().filter(|c| c.has_value).map(row_of));
         columns.push(Arc::new(Float64Array::new(sums.into(), nulls(summed))));
     }
     ChunkColumns {

@@ -30,7 +30,7 @@ use crate::input::{load, rechunk, source_schema, InputTable, Source};
 use crate::normalize::Chunk;
 use crate::pool::run_in_pool;
 use crate::trace::Stages;
-use credit::{credit_all, credits_of_chunk, Credit, EventOutcomes, Sides};
+use credit::{credit_all, EventOutcomes, Sides};
 use partition::{Buckets, HashFilter};
 use plan::Plan;
 use scan::{
@@ -129,15 +129,13 @@ fn join_tables(plan: &Plan, predictions: InputTable, feedback: InputTable) -> Re
         }
     };
 
-    let credits: Vec<Vec<Credit>> = (0..pred_chunks.len())
-        .into_par_iter()
-        .map(|c| credits_of_chunk(&credits, c))
-        .collect();
-    stages.mark("credits by chunk");
     let per_chunk: Vec<labels::ChunkColumns> = pred_chunks
         .par_iter()
-        .zip(&credits)
-        .map(|(chunk, credits)| labels::chunk_columns(plan, chunk, credits, watermark))
+        .enumerate()
+        .map(|(index, chunk)| {
+            let credits_of_chunk = || credits.iter().flat_map(move |bucket| &bucket[index]);
+            labels::chunk_columns(plan, chunk, credits_of_chunk, watermark)
+        })
         .collect();
     stages.mark("label columns");
 
