@@ -77,3 +77,57 @@ def test_symlink_loop_in_a_directory_is_not_followed(tmp_path: Path) -> None:
     os.symlink(parts, parts / "loop")
     out = lw.label_join(str(parts), table, on="k", windows=[1])
     assert out.num_rows == 1
+
+
+def test_polars_categorical_keys_match_plain_strings() -> None:
+    import polars as pl
+
+    pred = pl.DataFrame({"k": ["a", "b", "a"], "ts": [0, 1, 2]}).with_columns(
+        pl.col("k").cast(pl.Categorical)
+    )
+    fb = pa.table({"k": pa.array(["a", "b"], pa.large_string()), "ts": [3, 1]})
+    out = lw.label_join(pred, fb, on="k", windows=[5])
+    assert out.column("feedback_count").to_pylist() == [0, 1, 1]
+    assert out.column("label_5").to_pylist() == [0, 1, 1]
+
+
+def test_integer_keys_at_their_limits() -> None:
+    keys = [I64_MIN, -1, 0, I64_MAX]
+    pred = pa.table({"k": pa.array(keys, pa.int64()), "ts": [0, 0, 0, 0]})
+    fb = pa.table({"k": pa.array([I64_MAX, -1], pa.int64()), "ts": [1, 1]})
+    out = lw.label_join(pred, fb, on="k", windows=[1])
+    assert out.column("feedback_count").to_pylist() == [0, 1, 0, 1]
+    big = pa.array([2**64 - 1, 2**63, 0], pa.uint64())
+    pred = pa.table({"k": big, "ts": [0, 0, 0]})
+    fb = pa.table({"k": pa.array([2**63, 5], pa.uint64()), "ts": [1, 1]})
+    out = lw.label_join(pred, fb, on="k", windows=[1])
+    assert out.column("feedback_count").to_pylist() == [0, 1, 0]
+
+
+def test_value_columns_of_any_numeric_type_and_nan() -> None:
+    pred = pa.table({"k": [1, 2, 3], "ts": [0, 0, 0]})
+    for value_type in [pa.int32(), pa.float32(), pa.uint8()]:
+        fb = pa.table({"k": [1, 1, 2], "ts": [1, 2, 1], "v": pa.array([2, 3, None], value_type)})
+        out = lw.label_join(pred, fb, on="k", windows=[5], value="v", attribution="all")
+        assert out.column("value_sum").to_pylist() == [5.0, None, None], value_type
+    fb = pa.table({"k": [1, 1], "ts": [1, 2], "v": [float("nan"), 1.0]})
+    out = lw.label_join(pred, fb, on="k", windows=[5], value="v")
+    total = out.column("value_sum").to_pylist()[0]
+    assert total != total  # NaN propagates, as in a SQL or pandas sum with skipna=False
+
+
+def test_naive_watermark_with_aware_columns() -> None:
+    t0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    pred = pa.table({"k": [1], "ts": pa.array([t0], pa.timestamp("us", tz="UTC"))})
+    with pytest.raises(lw.ConfigError, match="watermark"):
+        lw.label_join(pred, pred, on="k", windows="1m", watermark=dt.datetime(2024, 1, 2))
+
+
+def test_duckdb_results_as_inputs() -> None:
+    import duckdb
+
+    con = duckdb.connect()
+    pred = con.sql("SELECT * FROM (VALUES (1, 0), (2, 0)) AS t(k, ts)")
+    fb = con.sql("SELECT * FROM (VALUES (1, 3)) AS t(k, ts)")
+    out = lw.label_join(pred, fb, on="k", windows=[5])
+    assert out.column("label_5").to_pylist() == [1, None]
