@@ -33,10 +33,7 @@ use crate::trace::Stages;
 use credit::{credit_all, EventOutcomes, Sides};
 use partition::{Buckets, HashFilter};
 use plan::Plan;
-use scan::{
-    collect_candidates, collect_events, count_invalid, max_event_time, FeedbackChunk,
-    FeedbackCounts,
-};
+use scan::{collect_candidates, collect_events, max_event_time, FeedbackChunk, FeedbackCounts};
 
 /// The labeled predictions (input order) and the counts.
 pub struct JoinOutput {
@@ -94,19 +91,16 @@ fn join_tables(plan: &Plan, predictions: InputTable, feedback: InputTable) -> Re
         inline_keys: plan.inline_keys,
     };
     let (credits, outcomes, fb_counts) = match watermark {
-        // No watermark: no feedback time at all, so nothing is credited and nothing closes.
-        None => {
-            let chunks: Vec<Chunk> = fb_chunks.into_iter().map(|f| f.chunk).collect();
-            let invalid = count_invalid(&chunks);
-            (
-                Vec::new(),
-                EventOutcomes::default(),
-                FeedbackCounts {
-                    invalid,
-                    after_watermark: 0,
-                },
-            )
-        }
+        // No watermark: no valid feedback row at all, so every row is invalid, nothing is
+        // credited and nothing closes.
+        None => (
+            Vec::new(),
+            EventOutcomes::default(),
+            FeedbackCounts {
+                invalid: feedback.num_rows() as u64,
+                after_watermark: 0,
+            },
+        ),
         Some(a) => {
             let (events, fb_counts) = collect_events(&fb_chunks, a, plan);
             let filter = HashFilter::new(&events);

@@ -48,6 +48,15 @@ pub struct Candidate {
     pub key: [u64; 2],
 }
 
+/// The exact key of row `i` when the plan's keys fit inline, else zeros (not compared).
+fn inline_key(plan: &Plan, chunk: &Chunk, i: usize) -> [u64; 2] {
+    if plan.inline_keys {
+        chunk.inline_key(i)
+    } else {
+        [0; 2]
+    }
+}
+
 /// The feedback side, normalized.
 pub struct FeedbackChunk {
     pub chunk: Chunk,
@@ -120,11 +129,7 @@ pub fn collect_events(
                         hash,
                         time: c.time[i],
                         row: row_id(index, i),
-                        key: if plan.inline_keys {
-                            c.inline_key(i)
-                        } else {
-                            [0; 2]
-                        },
+                        key: inline_key(plan, c, i),
                         value: value.unwrap_or(0.0),
                         has_value: value.is_some(),
                     });
@@ -141,14 +146,6 @@ pub fn collect_events(
         counts.after_watermark += c.after_watermark;
     }
     (events, counts)
-}
-
-/// Invalid rows of every feedback chunk (used when there is no watermark at all).
-pub fn count_invalid(chunks: &[Chunk]) -> u64 {
-    chunks
-        .par_iter()
-        .map(|c| (0..c.len).filter(|&i| !c.is_valid(i)).count() as u64)
-        .sum()
 }
 
 /// Predictions that may differ from the default label: per prediction chunk, per hash bucket,
@@ -186,17 +183,12 @@ pub fn collect_candidates(
                 sizes.iter().map(|&size| Vec::with_capacity(size)).collect();
             for &i in &kept[..n] {
                 let i = i as usize;
-                let key = if plan.inline_keys {
-                    c.inline_key(i)
-                } else {
-                    [0; 2]
-                };
                 let hash = hashes[i];
                 let candidate = Candidate {
                     hash,
                     time: c.time[i],
                     row: row_id(index, i),
-                    key,
+                    key: inline_key(plan, c, i),
                 };
                 out[buckets.of(hash)].push(candidate);
             }
