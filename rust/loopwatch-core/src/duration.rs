@@ -149,3 +149,53 @@ mod tests {
         assert_eq!(coarsest_exact_unit(&[]), TimeUnit::Second);
     }
 }
+
+/// A duration argument as given: a string such as `"1h"` (timestamp columns; timedeltas arrive
+/// as their compact string) or a plain integer (integer time columns, in their unit).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DurationArg {
+    Text(String),
+    Int(i64),
+}
+
+/// A positive duration in the stored unit of a time column of type `time_type` (`None` unit =
+/// integer time). Durations finer than the column's unit, or not a whole number of it, are
+/// refused rather than rounded.
+pub fn duration_in_unit(arg: &DurationArg, unit: Option<TimeUnit>, argument: &str) -> Result<i64> {
+    let value = match (arg, unit) {
+        (DurationArg::Int(v), None) => *v,
+        (DurationArg::Text(text), Some(unit)) => {
+            let nanos = parse_duration(text, argument)?;
+            let per = unit_nanos(unit);
+            if nanos % per != 0 {
+                return Err(config_err(format!(
+                    "{argument}: {text:?} is not a whole number of the time column's unit ({})",
+                    unit_name(unit)
+                )));
+            }
+            nanos / per
+        }
+        (DurationArg::Text(text), None) => {
+            return Err(config_err(format!(
+                "{argument}: {text:?} is a duration but the time column holds integers; give an \
+                 integer in the same unit"
+            )))
+        }
+        (DurationArg::Int(v), Some(_)) => {
+            return Err(config_err(format!(
+                "{argument}: {v} is a plain number but the time column holds timestamps; give a \
+                 duration such as \"1h\" or a datetime.timedelta"
+            )))
+        }
+    };
+    if value <= 0 {
+        return Err(config_err(format!(
+            "{argument}: must be a positive duration, got {}",
+            match arg {
+                DurationArg::Text(t) => format!("{t:?}"),
+                DurationArg::Int(v) => v.to_string(),
+            }
+        )));
+    }
+    Ok(value)
+}

@@ -7,11 +7,13 @@
 
 pub mod duration;
 pub mod error;
+pub mod group;
 pub mod input;
 pub mod join;
 pub mod normalize;
 pub mod output;
 pub mod pool;
+pub mod state;
 pub mod trace;
 
 pub use error::{LwError, Result};

@@ -45,11 +45,7 @@ impl FromStr for Attribution {
 }
 
 /// A label window as given: a duration string (timestamps) or an integer (integer time).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum WindowArg {
-    Text(String),
-    Int(i64),
-}
+pub use crate::duration::DurationArg as WindowArg;
 
 /// An explicit watermark: an instant (seconds + nanoseconds since the epoch, naive or aware)
 /// for timestamp columns, or an integer for integer time columns.

@@ -190,7 +190,8 @@ impl KeyColumn {
         }
     }
 
-    fn str_bytes(&self, i: usize) -> Option<&[u8]> {
+    /// The bytes of a string key at row `i`; `None` for integers and booleans.
+    pub fn str_bytes(&self, i: usize) -> Option<&[u8]> {
         match self {
             KeyColumn::Str(values) => Some(values.bytes(i)),
             KeyColumn::Dict { codes, values, .. } => Some(values.bytes(codes[i])),

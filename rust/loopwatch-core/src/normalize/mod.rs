@@ -5,6 +5,7 @@ mod hash;
 mod keys;
 mod time;
 
+pub use hash::{combine, fmix64};
 pub use keys::{key_kind, KeyColumn, KeyKind};
 pub use time::{time_kind, to_common_unit, TimeKind};
 
