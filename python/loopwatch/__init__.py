@@ -5,8 +5,11 @@ from __future__ import annotations
 import warnings
 
 from . import _core
+from ._delays import DelayProfile, DelayProfileState, delay_profile, window_tradeoff
 from ._join import label_join
+from ._metrics import LabelMetricsState, label_metrics, position_curve
 from ._stats import join_stats
+from ._trend import TrendReport, trend
 from .errors import ConfigError, DataError, InputFileError, LoopwatchError, SchemaError
 
 __version__: str = _core.__version__
@@ -22,10 +25,19 @@ if _core.is_debug_build():
 __all__ = [
     "ConfigError",
     "DataError",
+    "DelayProfile",
+    "DelayProfileState",
     "InputFileError",
+    "LabelMetricsState",
     "LoopwatchError",
     "SchemaError",
+    "TrendReport",
     "__version__",
+    "delay_profile",
     "join_stats",
     "label_join",
+    "label_metrics",
+    "position_curve",
+    "trend",
+    "window_tradeoff",
 ]

@@ -25,14 +25,14 @@ _UNITS = (  # nanoseconds per unit, largest first
 )
 
 
-def compact_duration(delta: dt.timedelta) -> str:
+def compact_duration(delta: dt.timedelta, argument: str = "windows") -> str:
     """``timedelta(hours=1, minutes=30)`` → ``"1h30m"`` (the label-column spelling).
 
     ``pandas.Timedelta`` keeps its nanoseconds.
     """
     nanos = (delta // dt.timedelta(microseconds=1)) * 1_000 + int(getattr(delta, "nanoseconds", 0))
     if nanos < 0:
-        raise ConfigError(f"windows: {delta!r} is negative")
+        raise ConfigError(f"{argument}: {delta!r} is negative")
     if nanos == 0:
         return "0s"
     parts = []
@@ -61,6 +61,33 @@ def normalize_windows(windows: Window | Sequence[Window]) -> list[str | int]:
                 f"windows: expected a duration string, datetime.timedelta or integer, got {w!r}"
             )
     return out
+
+
+def normalize_duration(value: Window | None, argument: str) -> str | int | None:
+    """One optional duration (``every=``, ``lookback=``...) in the engine's form."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | dt.timedelta):
+        raise ConfigError(
+            f'{argument}: expected a duration string such as "1h", a datetime.timedelta or an '
+            f"integer, got {value!r}"
+        )
+    if isinstance(value, dt.timedelta):
+        return compact_duration(value, argument)
+    if isinstance(value, int) and value not in _INT64:
+        raise ConfigError(f"{argument}: {value} is outside the int64 range")
+    return value
+
+
+def column_list(columns: str | Sequence[str] | None, argument: str) -> list[str]:
+    """``"a"`` → ``["a"]``; a list of names stays; ``None`` → ``[]``."""
+    if columns is None:
+        return []
+    items = [columns] if isinstance(columns, str) else list(columns)
+    for c in items:
+        if not isinstance(c, str):
+            raise ConfigError(f"{argument}: expected column names, got {c!r}")
+    return items
 
 
 def normalize_watermark(watermark: Any) -> tuple[str, int, int] | None:

@@ -1,8 +1,17 @@
 """Type stubs of the native module (checked against it by ``mypy.stubtest``)."""
 
-from typing import Any
+from typing import Any, final
 
-__all__ = ["__version__", "default_threads", "is_debug_build", "label_join"]
+__all__ = [
+    "DelayProfileState",
+    "LabelMetricsState",
+    "__version__",
+    "default_threads",
+    "is_debug_build",
+    "label_join",
+    "label_metrics",
+    "window_tradeoff",
+]
 __version__: str
 
 def is_debug_build() -> bool: ...
@@ -21,4 +30,47 @@ def label_join(
     threads: int | None,
     hash_mask: int | None = None,
     chunk_rows: int | None = None,
+) -> Any: ...
+def label_metrics(
+    labeled: Any,
+    label: str,
+    score: str | None,
+    time: str,
+    every: str | int | None,
+    by: list[str],
+    threads: int | None = None,
+) -> Any: ...
+
+@final
+class LabelMetricsState:
+    def __new__(
+        cls, label: str, score: str | None, time: str, every: str | int | None, by: list[str]
+    ) -> LabelMetricsState: ...
+    def update(self, table: Any, threads: int | None = None) -> None: ...
+    def merge(self, other: LabelMetricsState) -> None: ...
+    def finalize(self, threads: int | None = None) -> Any: ...
+    def to_bytes(self) -> bytes: ...
+    @staticmethod
+    def from_bytes(data: bytes) -> LabelMetricsState: ...
+
+@final
+class DelayProfileState:
+    def __new__(cls, delay: str, by: list[str]) -> DelayProfileState: ...
+    def update(self, table: Any, threads: int | None = None) -> None: ...
+    def merge(self, other: DelayProfileState) -> None: ...
+    def finalize(self) -> tuple[Any, Any]: ...
+    def to_bytes(self) -> bytes: ...
+    @staticmethod
+    def from_bytes(data: bytes) -> DelayProfileState: ...
+
+def window_tradeoff(
+    labeled: Any,
+    delay: str,
+    time: str,
+    reference: tuple[str, str | int],
+    windows: list[tuple[str, str | int]],
+    watermark_parts: tuple[str, int, int],
+    target_recall: float,
+    by: list[str],
+    threads: int | None = None,
 ) -> Any: ...

@@ -5,11 +5,13 @@
 //! form) → `join` (crediting events to predictions, labels) → `output` (Arrow / Parquet).
 //! Nothing here knows about Python; `loopwatch-py` adapts it.
 
+pub mod delays;
 pub mod duration;
 pub mod error;
 pub mod group;
 pub mod input;
 pub mod join;
+pub mod label_metrics;
 pub mod normalize;
 pub mod output;
 pub mod pool;

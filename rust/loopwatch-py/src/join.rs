@@ -1,46 +1,15 @@
 //! `label_join` across the boundary: Python arguments in, a pyarrow Table (or counts) out.
 
-use loopwatch_core::input::{InputTable, Source};
 use loopwatch_core::join::STATS_KEY;
 use loopwatch_core::join::{WatermarkArg, DEFAULT_CHUNK_ROWS};
 use loopwatch_core::output::write_parquet;
-use loopwatch_core::{JoinOptions, WindowArg};
-use pyo3::exceptions::PyTypeError;
+use loopwatch_core::JoinOptions;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString};
+use pyo3::types::PyString;
 use pyo3_arrow::PyTable;
 
+use crate::args::{duration, source};
 use crate::errors::{detached, to_py};
-
-/// A table argument: a list of Parquet paths, or anything exporting `__arrow_c_stream__`.
-fn source(arg: &Bound<'_, PyAny>, name: &str) -> PyResult<Source> {
-    if arg.is_instance_of::<PyList>() {
-        return Ok(Source::Paths(arg.extract()?));
-    }
-    let table: PyTable = arg.extract().map_err(|e| {
-        PyTypeError::new_err(format!(
-            "{name}: expected an Arrow table (pyarrow, pandas, Polars, ... with \
-             __arrow_c_stream__) or Parquet path(s): {e}"
-        ))
-    })?;
-    let (batches, schema) = table.into_inner();
-    Ok(Source::Batches(InputTable { schema, batches }))
-}
-
-fn window(arg: &Bound<'_, PyAny>) -> PyResult<WindowArg> {
-    if let Ok(text) = arg.cast::<PyString>() {
-        return Ok(WindowArg::Text(text.to_str()?.to_string()));
-    }
-    arg.extract::<i64>().map(WindowArg::Int).map_err(|_| {
-        PyTypeError::new_err(format!(
-            "windows: expected a duration string, a datetime.timedelta or an integer, got {}",
-            arg.get_type()
-                .name()
-                .map(|n| n.to_string())
-                .unwrap_or_default()
-        ))
-    })
-}
 
 fn watermark(arg: Option<(String, i64, i64)>) -> Option<WatermarkArg> {
     arg.map(|(kind, a, b)| match kind.as_str() {
@@ -76,7 +45,10 @@ pub fn label_join<'py>(
     let predictions = source(predictions, "predictions")?;
     let feedback = source(feedback, "feedback")?;
     let options = JoinOptions {
-        windows: windows.iter().map(window).collect::<PyResult<_>>()?,
+        windows: windows
+            .iter()
+            .map(|w| duration(w, "windows"))
+            .collect::<PyResult<_>>()?,
         time,
         feedback_time,
         watermark: watermark(watermark_parts),

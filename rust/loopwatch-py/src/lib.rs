@@ -3,8 +3,11 @@
 //! Arrow data crosses through the PyCapsule stream interface (pyo3-arrow, zero copy); all work
 //! runs with the GIL released; errors become the exception classes of `loopwatch.errors`.
 
+mod args;
+mod delays;
 mod errors;
 mod join;
+mod label_metrics;
 
 use pyo3::prelude::*;
 
@@ -26,5 +29,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(is_debug_build, m)?)?;
     m.add_function(wrap_pyfunction!(default_threads, m)?)?;
     m.add_function(wrap_pyfunction!(join::label_join, m)?)?;
+    m.add_function(wrap_pyfunction!(label_metrics::label_metrics, m)?)?;
+    m.add_class::<label_metrics::LabelMetricsState>()?;
+    m.add_class::<delays::DelayProfileState>()?;
+    m.add_function(wrap_pyfunction!(delays::window_tradeoff, m)?)?;
     Ok(())
 }

@@ -8,6 +8,7 @@
 mod columns;
 mod key;
 mod rows;
+mod types;
 
 pub use key::{GroupKey, SegmentValue};
 
@@ -140,20 +141,46 @@ impl Grouping {
         columns::key_columns(self, keys)
     }
 
-    /// Identify the grouping in state bytes, so incompatible states refuse to merge.
+    /// Write the grouping into state bytes (so a state read back can finalize on its own).
     pub fn write(&self, out: &mut Writer) {
-        out.str(&self.describe());
+        match &self.buckets {
+            None => out.u8(0),
+            Some(b) => {
+                out.u8(1);
+                out.str(&b.column);
+                out.i64(b.every);
+                types::write(&b.data_type, out);
+            }
+        }
+        out.count(self.by.len());
+        for c in &self.by {
+            out.str(&c.name);
+            types::write(&c.output_type, out);
+        }
     }
 
-    pub fn check_bytes(&self, input: &mut Reader, kind: &str) -> Result<()> {
-        let found = input.str()?;
-        if found != self.describe() {
-            return Err(crate::error::config_err(format!(
-                "cannot merge {kind} states grouped differently: {found} vs {}",
-                self.describe()
-            )));
+    pub fn read(input: &mut Reader) -> Result<Grouping> {
+        let buckets = match input.u8()? {
+            0 => None,
+            _ => Some(Buckets {
+                column: input.str()?,
+                every: input.i64()?,
+                data_type: types::read(input)?,
+            }),
+        };
+        let n = input.count()?;
+        let mut by = Vec::with_capacity(n.min(64));
+        for _ in 0..n {
+            let name = input.str()?;
+            let output_type = types::read(input)?;
+            let kind = key_kind(&output_type, &name, "state bytes")?;
+            by.push(ByColumn {
+                name,
+                kind,
+                output_type,
+            });
         }
-        Ok(())
+        Ok(Grouping { buckets, by })
     }
 
     /// A readable description: "every 3600000000 (Timestamp(us)) on \"ts\"; by [\"segment\"]".

@@ -1,0 +1,49 @@
+//! How long feedback takes (SPEC §3): `delay_profile` (quantiles + histogram of delays per
+//! segment, a mergeable state) and `window_tradeoff` (recall of shorter windows).
+
+mod histogram;
+mod profile;
+mod sketch;
+mod tradeoff;
+
+pub use profile::DelayProfileState;
+pub use tradeoff::{window_tradeoff, AsOf, TradeoffConfig};
+
+use arrow::record_batch::RecordBatch;
+use rayon::prelude::*;
+
+use crate::error::Result;
+use crate::input::{load, rechunk, Source};
+
+const CHUNK_ROWS: usize = 1 << 16;
+
+impl DelayProfileState {
+    /// Add every row of `source` (chunks in parallel in the current pool, merged in order).
+    pub fn update_source(&mut self, source: Source) -> Result<()> {
+        let columns = self.columns();
+        let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+        let table = load(source, Some(&names), "labeled")?;
+        self.resolve(&table.schema)?;
+        let chunks = rechunk(&table, CHUNK_ROWS)?;
+        let partials: Vec<DelayProfileState> = chunks
+            .par_iter()
+            .map(|chunk| {
+                let mut part = self.empty_like();
+                part.update_batch(chunk)?;
+                Ok(part)
+            })
+            .collect::<Result<_>>()?;
+        for partial in partials {
+            self.merge(partial)?;
+        }
+        Ok(())
+    }
+}
+
+/// `window_tradeoff` over a source.
+pub fn window_tradeoff_source(config: &TradeoffConfig, source: Source) -> Result<RecordBatch> {
+    let mut columns = vec![config.delay.as_str(), config.time.as_str()];
+    columns.extend(config.by.iter().map(String::as_str));
+    let table = load(source, Some(&columns), "labeled")?;
+    window_tradeoff(config, &table.schema, &table.batches)
+}

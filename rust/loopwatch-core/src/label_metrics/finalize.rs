@@ -1,0 +1,132 @@
+//! From a state to the output table: per group, sort the packed (score, label) words once and
+//! walk them in ascending score order, so every sum runs in the same order however rows arrived.
+
+use arrow::record_batch::RecordBatch;
+use rayon::prelude::*;
+
+use super::state::{GroupAgg, LabelMetricsState};
+use crate::error::{config_err, Result};
+use crate::group::GroupKey;
+use crate::output::TableBuilder;
+
+const CLIP: f64 = 1e-15;
+const ECE_BINS: usize = 10;
+
+/// Score-based metrics of one group's labeled rows.
+struct ScoreMetrics {
+    mean_score: f64,
+    log_loss: f64,
+    brier: f64,
+    roc_auc: Option<f64>,
+    ece: f64,
+}
+
+/// Walk sorted words `score bits << 1 | label`. AUC counts, for each positive, the negatives
+/// below it plus half of those tied with it: Σ pos·(2·neg_below + neg_tied) / (2·P·N).
+fn score_metrics(sorted: &[u64]) -> Option<ScoreMetrics> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let (mut sum_p, mut log_loss, mut brier) = (0.0f64, 0.0f64, 0.0f64);
+    let mut bin_n = [0u64; ECE_BINS];
+    let mut bin_p = [0.0f64; ECE_BINS];
+    let mut bin_pos = [0u64; ECE_BINS];
+    let (mut neg_below, mut auc_twice, mut positives) = (0u64, 0u128, 0u64);
+    let mut i = 0;
+    while i < sorted.len() {
+        let bits = sorted[i] >> 1;
+        let mut j = i;
+        let mut pos = 0u64;
+        while j < sorted.len() && sorted[j] >> 1 == bits {
+            pos += sorted[j] & 1;
+            j += 1;
+        }
+        let count = (j - i) as u64;
+        let neg = count - pos;
+        let p = f64::from_bits(bits);
+        let clipped = p.clamp(CLIP, 1.0 - CLIP);
+        sum_p += p * count as f64;
+        log_loss -= pos as f64 * clipped.ln() + neg as f64 * (1.0 - clipped).ln();
+        brier += pos as f64 * (1.0 - p) * (1.0 - p) + neg as f64 * p * p;
+        let bin = ((p * ECE_BINS as f64) as usize).min(ECE_BINS - 1);
+        bin_n[bin] += count;
+        bin_p[bin] += p * count as f64;
+        bin_pos[bin] += pos;
+        auc_twice += pos as u128 * (2 * neg_below + neg) as u128;
+        neg_below += neg;
+        positives += pos;
+        i = j;
+    }
+    let n = sorted.len() as f64;
+    let ece = (0..ECE_BINS)
+        .filter(|&b| bin_n[b] > 0)
+        .map(|b| {
+            let nb = bin_n[b] as f64;
+            nb / n * (bin_p[b] / nb - bin_pos[b] as f64 / nb).abs()
+        })
+        .sum();
+    let negatives = neg_below;
+    let roc_auc = (positives > 0 && negatives > 0)
+        .then(|| auc_twice as f64 / (2.0 * positives as f64 * negatives as f64));
+    Some(ScoreMetrics {
+        mean_score: sum_p / n,
+        log_loss: log_loss / n,
+        brier: brier / n,
+        roc_auc,
+        ece,
+    })
+}
+
+impl LabelMetricsState {
+    /// The output table: group columns, counts, then score metrics when a score column is set.
+    pub fn finalize(self) -> Result<RecordBatch> {
+        let grouping = self.grouping.ok_or_else(|| {
+            config_err("this label_metrics state has seen no table yet; update it first")
+        })?;
+        let with_score = self.config.score.is_some();
+        let mut groups: Vec<(GroupKey, GroupAgg)> = self.groups.into_iter().collect();
+        groups.sort_by(|a, b| a.0.cmp(&b.0));
+        let scores: Vec<Option<ScoreMetrics>> = groups
+            .par_iter_mut()
+            .map(|(_, agg)| {
+                if agg.scored.len() > 1 << 17 {
+                    agg.scored.par_sort_unstable();
+                } else {
+                    agg.scored.sort_unstable();
+                }
+                score_metrics(&agg.scored)
+            })
+            .collect();
+        let keys: Vec<GroupKey> = groups.iter().map(|(k, _)| k.clone()).collect();
+        let mut table = TableBuilder::default();
+        for (field, array) in grouping.key_columns(&keys)? {
+            table.push(field, array);
+        }
+        let aggs: Vec<&GroupAgg> = groups.iter().map(|(_, a)| a).collect();
+        table.int64("n", aggs.iter().map(|a| a.n));
+        table.int64("n_labeled", aggs.iter().map(|a| a.n_labeled));
+        table.int64("n_pending", aggs.iter().map(|a| a.n - a.n_labeled));
+        table.float64(
+            "matured",
+            aggs.iter()
+                .map(|a| (a.n > 0).then(|| a.n_labeled as f64 / a.n as f64)),
+        );
+        table.int64("positives", aggs.iter().map(|a| a.positives));
+        table.float64(
+            "positive_rate",
+            aggs.iter()
+                .map(|a| (a.n_labeled > 0).then(|| a.positives as f64 / a.n_labeled as f64)),
+        );
+        if with_score {
+            let pick = |f: fn(&ScoreMetrics) -> Option<f64>| {
+                scores.iter().map(move |s| s.as_ref().and_then(f))
+            };
+            table.float64("mean_score", pick(|s| Some(s.mean_score)));
+            table.float64("log_loss", pick(|s| Some(s.log_loss)));
+            table.float64("brier", pick(|s| Some(s.brier)));
+            table.float64("roc_auc", pick(|s| s.roc_auc));
+            table.float64("ece", pick(|s| Some(s.ece)));
+        }
+        table.finish()
+    }
+}

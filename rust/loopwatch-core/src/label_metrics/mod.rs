@@ -1,0 +1,61 @@
+//! `label_metrics` (SPEC §4): label status and score quality per time bucket and segment.
+//!
+//! Stages: `columns` (read and check the label and score columns of a chunk) → `state` (per
+//! group counts and every labeled row's (score, label) as one sortable word; mergeable) →
+//! `finalize` (sort each group's words once, then AUC, log loss, Brier, ECE in that order, so
+//! the result does not depend on how rows were split).
+
+mod columns;
+mod finalize;
+mod state;
+
+pub use state::{LabelMetricsConfig, LabelMetricsState};
+
+use arrow::record_batch::RecordBatch;
+use rayon::prelude::*;
+
+use crate::error::Result;
+use crate::input::{load, rechunk, Source};
+use crate::pool::run_in_pool;
+
+/// Rows per unit of parallel work.
+pub const CHUNK_ROWS: usize = 1 << 16;
+
+/// One pass over `source`: update a fresh state chunk by chunk (in parallel), merge, finalize.
+pub fn label_metrics(
+    source: Source,
+    config: LabelMetricsConfig,
+    threads: Option<usize>,
+) -> Result<RecordBatch> {
+    run_in_pool(threads, || {
+        let mut state = LabelMetricsState::new(config);
+        state.update_source(source)?;
+        state.finalize()
+    })?
+}
+
+impl LabelMetricsState {
+    /// Add every row of `source` (in the current rayon pool).
+    pub fn update_source(&mut self, source: Source) -> Result<()> {
+        let columns = self.config.columns();
+        let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+        let table = load(source, Some(&names), "labeled")?;
+        self.resolve(&table.schema)?;
+        let chunks = rechunk(&table, CHUNK_ROWS)?;
+        let partials: Vec<LabelMetricsState> = chunks
+            .par_iter()
+            .map(|chunk| self.partial(chunk))
+            .collect::<Result<_>>()?;
+        for partial in partials {
+            self.merge(partial)?;
+        }
+        Ok(())
+    }
+
+    /// The state of one chunk alone (same configuration and grouping as `self`).
+    fn partial(&self, chunk: &RecordBatch) -> Result<LabelMetricsState> {
+        let mut part = self.empty_like();
+        part.update_batch(chunk)?;
+        Ok(part)
+    }
+}
