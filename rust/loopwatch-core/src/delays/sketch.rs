@@ -58,7 +58,7 @@ impl QuantileSketch {
             QuantileSketch::Exact(values) => {
                 values.push(v);
                 if values.len() > EXACT_LIMIT {
-                    self.to_buckets();
+                    self.switch_to_buckets();
                 }
             }
             QuantileSketch::Buckets { .. } => self.insert_bucketed(v, 1),
@@ -75,7 +75,7 @@ impl QuantileSketch {
                 min,
                 max,
             } => {
-                self.to_buckets();
+                self.switch_to_buckets();
                 if let QuantileSketch::Buckets {
                     zeros: z,
                     min: lo,
@@ -96,7 +96,7 @@ impl QuantileSketch {
         }
     }
 
-    fn to_buckets(&mut self) {
+    fn switch_to_buckets(&mut self) {
         if let QuantileSketch::Exact(values) = self {
             let values = std::mem::take(values);
             *self = QuantileSketch::Buckets {
