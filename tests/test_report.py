@@ -1,0 +1,201 @@
+"""The HTML report rendered from tables with the contract's schemas (``report_fixtures``).
+
+Checks that every section is there, in order, with one real (parseable, drawn) SVG chart or
+a note; that the file is self-contained; that chart ids never collide; that the summary says
+the alarms in words; that ``compute_report_data`` calls the engine with the contract's
+arguments; and that the report's duration reader agrees with the engine's.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+import report_fixtures as fx
+
+import loopwatch as lw
+from loopwatch.report import (
+    SECTION_NAMES,
+    EngineMissingError,
+    compute_report_data,
+    render_html,
+    render_report,
+)
+from loopwatch.report import compute as compute_module
+from loopwatch.report.durations import duration_nanos
+from loopwatch.simulate import feedback_loop
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+SECTION = re.compile(
+    r'<section class="report-section" id="([^"]+)" data-section="\1">(.*?)</section>', re.S
+)
+
+
+def sections(html: str) -> dict[str, str]:
+    return dict(SECTION.findall(html))
+
+
+def assert_drawn_svg(body: str, name: str) -> None:
+    svgs = re.findall(r"<svg.*?</svg>", body, re.S)
+    assert len(svgs) == 1, f"{name}: expected one chart, found {len(svgs)}"
+    root = ET.fromstring(svgs[0])  # well-formed XML
+    assert root.tag == f"{SVG_NS}svg"
+    assert float(root.get("width", "0").removesuffix("pt")) > 100
+    drawn = [e for e in root.iter() if e.tag in {f"{SVG_NS}path", f"{SVG_NS}use"}]
+    assert len(drawn) > 10, f"{name}: the chart draws almost nothing"
+    assert root.get("data-chart") == name
+
+
+def test_every_section_has_a_chart(tmp_path: Path) -> None:
+    path = render_report(fx.full_report_data(), tmp_path / "sub" / "report.html")
+    html = path.read_text(encoding="utf-8")
+    found = sections(html)
+    assert list(found) == SECTION_NAMES
+    for name, body in found.items():
+        assert_drawn_svg(body, name)
+        assert 'class="note"' not in body
+    assert html.count("<svg") == len(SECTION_NAMES)
+
+
+def test_sections_without_data_show_a_note() -> None:
+    html = render_html(fx.empty_report_data())
+    found = sections(html)
+    assert list(found) == SECTION_NAMES
+    for name, body in found.items():
+        assert "<svg" not in body, name
+        assert re.search(r'<p class="note">[^<]+</p>', body), name
+    assert 'data-section="summary"' in html
+
+
+def test_no_exploration_traffic_gives_a_note_not_a_chart() -> None:
+    found = sections(render_html(fx.full_report_data(exploration=False)))
+    assert "No exploration traffic" in found["exploration"]
+    assert "<svg" not in found["exploration"]
+    assert_drawn_svg(found["position-bias"], "position-bias")
+
+
+def test_file_is_self_contained_and_ids_are_unique() -> None:
+    html = render_html(fx.full_report_data())
+    assert "<script" not in html and "<link" not in html and "<img" not in html
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+    assert not re.search(r"url\((?!#)", html)  # only in-document references
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), "two elements share an id"
+    for ref in re.findall(r'(?:url\(#|href="#)([^)"]+)', html):
+        assert ref in ids, f"dangling reference #{ref}"
+
+
+def test_summary_states_volumes_labels_and_alarms_in_words() -> None:
+    html = render_html(fx.full_report_data())
+    summary = html[html.index('data-section="summary"') : html.index('class="report-section"')]
+    assert "66,000" in summary  # predictions
+    assert "9,120 credited" in summary
+    assert "label_1d" in summary and "13.6%" in summary  # pending share
+    alarms = re.findall(r'<li class="alarm">(.*?)</li>', summary)
+    assert any("Degenerate feedback loop" in a and "homogenizing" in a for a in alarms)
+    assert any("Position bias: position 10" in a for a in alarms)
+    notes = re.findall(r'<li class="info">(.*?)</li>', summary)
+    assert any("12h window already captures 98%" in n for n in notes)
+    assert any("label_5m misses 43%" in n for n in notes)
+
+
+def test_no_alarm_when_nothing_is_wrong() -> None:
+    html = render_html(fx.empty_report_data())
+    assert '<li class="alarm">' not in html
+    assert "No alarms." in html
+
+
+def test_rendering_is_deterministic(tmp_path: Path) -> None:
+    a = render_report(fx.full_report_data(), tmp_path / "a.html").read_bytes()
+    b = render_report(fx.full_report_data(), tmp_path / "b.html").read_bytes()
+    assert a == b
+
+
+def _small_labeled() -> pa.Table:
+    sim = feedback_loop(days=8, users=100, items=100, exploration=0.2, seed=2, reference_days=3)
+    return lw.label_join(
+        sim.predictions, sim.feedback, on=["user_id", "item_id"], windows=["5m", "1d", "30m"]
+    )
+
+
+def test_compute_calls_the_engine_as_the_contract_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    recorder = fx.FakeEngine()
+    monkeypatch.setattr(compute_module, "_engine", recorder)
+    labeled = _small_labeled()
+    data = compute_report_data(labeled, every="1d", head_share=0.7)
+    calls = recorder.calls
+    assert data.label == "label_1d"  # the largest window, whatever the order given
+    assert calls["window_tradeoff"][1]["reference"] == "1d"
+    first, second = calls["label_metrics"], calls["label_metrics#2"]
+    assert first[1] == {
+        "label": "label_1d",
+        "score": "score",
+        "time": "ts",
+        "every": "1d",
+        "by": None,
+    }
+    assert second[1]["by"] == ["explored"]  # exploration vs policy
+    assert calls["position_curve"][1] == {
+        "label": "label_1d",
+        "position": "position",
+        "by": ["explored"],
+    }
+    pop_args = calls["popularity_metrics"][1]
+    assert pop_args["list_id"] == "request_id" and pop_args["head_share"] == 0.7
+    assert pop_args["every"] == "1d" and pop_args["position"] == "position"
+    # without interactions, popularity comes from the positive rows (item and time columns)
+    source = calls["Popularity.from_interactions"][0][0]
+    assert source.column_names == ["item_id", "ts"]
+    assert source.num_rows == lw.join_stats(labeled)["labels"]["1d"]["positive"]
+    assert data.exploration_metrics is not None and data.trend is not None
+    html = render_html(data)
+    assert list(sections(html)) == SECTION_NAMES
+
+
+def test_compute_refuses_bad_arguments_before_any_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compute_module, "_engine", fx.FakeEngine())
+    labeled = _small_labeled()
+    with pytest.raises(lw.ConfigError, match=r"^every: "):
+        compute_report_data(labeled, every="3 fortnights")
+    with pytest.raises(lw.SchemaError, match=r"^by: column 'segment'"):
+        compute_report_data(labeled, by="segment")
+    with pytest.raises(lw.SchemaError, match=r"^label: column 'label_7d'"):
+        compute_report_data(labeled, label="label_7d")
+
+
+@pytest.mark.xfail(
+    raises=EngineMissingError,
+    strict=True,
+    reason="the metric functions (label and popularity metrics issues) are not all exported "
+    "yet; strict, so this fails (and the marker must go) once they are",
+)
+def test_compute_with_the_real_engine_end_to_end(tmp_path: Path) -> None:
+    data = compute_report_data(_small_labeled())
+    html = render_report(data, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert list(sections(html)) == SECTION_NAMES
+
+
+GOOD_DURATIONS = ["90s", "30m", "1h30m", "7d", "250ms", "1w", "1us", "1µs", " 5m ", "1 h", "0s"]
+BAD_DURATIONS = ["", "-5m", "5", "m", "1mo", "2y", "3x", "1.5h", "3 fortnights", "1h 30"]
+BAD_DURATIONS += ["99999999999999d", "\u0661\u0662m"]  # the last: Arabic-Indic digits
+
+
+@pytest.mark.parametrize("text", GOOD_DURATIONS + BAD_DURATIONS)
+def test_duration_reader_agrees_with_the_engine(text: str) -> None:
+    probe = pa.table({"k": [0], "ts": pa.array([0], pa.timestamp("ns"))})
+    try:
+        lw.label_join(probe, probe, on="k", windows=[text])
+        engine_ok = True
+    except lw.ConfigError:
+        engine_ok = False
+    try:
+        duration_nanos(text, "every")
+        ours_ok = True
+    except lw.ConfigError as exc:
+        assert str(exc).startswith("every: ")
+        ours_ok = False
+    assert ours_ok == engine_ok
+    assert ours_ok == (text in GOOD_DURATIONS)
