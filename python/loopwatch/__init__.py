@@ -6,6 +6,13 @@ import warnings
 
 from . import _core
 from ._join import label_join
+from ._popularity import (
+    HitRateByPopularity,
+    Popularity,
+    PopularityMetricsState,
+    hit_rate_by_popularity,
+    popularity_metrics,
+)
 from ._stats import join_stats
 from .errors import ConfigError, DataError, InputFileError, LoopwatchError, SchemaError
 
@@ -21,11 +28,16 @@ if _core.is_debug_build():
 
 __all__ = [
     "ConfigError",
+    "HitRateByPopularity",
+    "Popularity",
+    "PopularityMetricsState",
     "DataError",
     "InputFileError",
     "LoopwatchError",
     "SchemaError",
     "__version__",
     "join_stats",
+    "hit_rate_by_popularity",
     "label_join",
+    "popularity_metrics",
 ]

@@ -13,6 +13,7 @@ pub mod join;
 pub mod normalize;
 pub mod output;
 pub mod pool;
+pub mod popularity;
 pub mod state;
 pub mod trace;
 

@@ -13,7 +13,7 @@ use pyo3_arrow::PyTable;
 use crate::errors::{detached, to_py};
 
 /// A table argument: a list of Parquet paths, or anything exporting `__arrow_c_stream__`.
-fn source(arg: &Bound<'_, PyAny>, name: &str) -> PyResult<Source> {
+pub(crate) fn source(arg: &Bound<'_, PyAny>, name: &str) -> PyResult<Source> {
     if arg.is_instance_of::<PyList>() {
         return Ok(Source::Paths(arg.extract()?));
     }

@@ -5,6 +5,7 @@
 
 mod errors;
 mod join;
+mod popularity;
 
 use pyo3::prelude::*;
 
@@ -26,5 +27,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(is_debug_build, m)?)?;
     m.add_function(wrap_pyfunction!(default_threads, m)?)?;
     m.add_function(wrap_pyfunction!(join::label_join, m)?)?;
+    m.add_function(wrap_pyfunction!(popularity::popularity_metrics, m)?)?;
+    m.add_function(wrap_pyfunction!(popularity::hit_rate_by_popularity, m)?)?;
+    m.add_class::<popularity::PyPopularity>()?;
+    m.add_class::<popularity::PyMetricsState>()?;
     Ok(())
 }
