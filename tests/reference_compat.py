@@ -27,7 +27,7 @@ How each maps onto ``lw.popularity_metrics`` (what the Rust engine implements)
 
 Common to both: ``compat`` changes only the columns named below; every other column is exactly
 what the same call without ``compat`` returns (``long_tail_coverage`` and, for RecBole, ``aclt``
-keep loopwatch's own Γ; ``entropy_norm`` stays −Σ p log2 p / log2 |U|). The libraries' φ is
+keep loopwatch's own Γ; ``entropy_norm`` stays -Σ p log2 p / log2 |U|). The libraries' φ is
 whatever ``pop`` holds (build ``pop`` the way the library counts, see below). Lists are
 loopwatch's lists (per ``list_id``, ordered by ``position``, cut to ``k``); the libraries have
 one list per user. "List length" below is the length after the cut.
@@ -40,7 +40,7 @@ one list per user. "List length" below is the length after the cut.
   ``train_data._dataset.num(item_id)`` = ``len(field2id_token[item_id])``, i.e. the number of
   distinct item tokens of the whole dataset after filtering (train, valid and test, plus the
   item feature file) **plus one for the padding token "[PAD]"** (id 0, never recommended).
-  loopwatch: ``N_rb = |U| + 1``, U as usual (the ``catalog`` if given, else popularity items ∪
+  loopwatch: ``N_rb = |U| + 1``, U as usual (the ``catalog`` if given, else popularity items |
   recommended items). Pass ``catalog=`` the dataset's item set to reproduce RecBole exactly.
 * arp (AveragePopularity@k): per list ``cumsum(φ)[k-1] / k``; cold items (not in the training
   counter) count φ = 0 (``item_count.get(row[j], 0)``); mean over lists. RecBole's lists are
@@ -52,8 +52,8 @@ one list per user. "List length" below is the length after the cut.
   training counter, restricted to U), never cold items:
   - ``tail_ratio=r`` (0 < r <= 1, RecBole ``tail_ratio`` <= 1): sort those items by
     ``(φ, item)`` **ascending** (Python tuple order; ties by item ascending) and take the first
-    ``max(int(n × r), 1)`` items, n = their number. ``int`` truncates the IEEE double product
-    ``n × r`` (Rust: ``((n as f64) * r) as usize`` — same value, e.g. int(100 × 0.29) = 28).
+    ``max(int(n * r), 1)`` items, n = their number. ``int`` truncates the IEEE double product
+    ``n * r`` (Rust: ``((n as f64) * r) as usize`` — same value, e.g. int(100 * 0.29) = 28).
     Note the differences from loopwatch's tail_ratio rule: no cold/zero-φ items, and ties at
     the cut go to the *smaller* item ids (loopwatch's rule keeps the larger ones).
   - ``max_count=m`` (RecBole ``tail_ratio`` > 1, read as a threshold): T = items with
@@ -64,11 +64,11 @@ one list per user. "List length" below is the length after the cut.
     appearance), so ties at the cut match only when the ids given to loopwatch sort like
     RecBole's internal ids (true when passing RecBole's own ``rec.items`` ids).
 * gini (GiniIndex@k): c = occurrences per recommended item in the bucket's cut lists, sorted
-  ascending, at ranks ``N_rb − r + 1 .. N_rb`` (r = distinct recommended items):
-  ``Σ (2·idx − N_rb − 1)·c / Σc / N_rb``, i.e. loopwatch's Gini over U plus one extra zero
-  (the padding item). RecBole's ``total_num`` is rows × k = Σc for its full lists;
+  ascending, at ranks ``N_rb - r + 1 .. N_rb`` (r = distinct recommended items):
+  ``Σ (2·idx - N_rb - 1)·c / Σc / N_rb``, i.e. loopwatch's Gini over U plus one extra zero
+  (the padding item). RecBole's ``total_num`` is rows * k = Σc for its full lists;
   loopwatch uses Σc (the occurrences actually counted) also for shorter lists.
-* entropy (ShannonEntropy@k): ``Σ −p·ln p / r`` with p = c / Σc over the recommended items:
+* entropy (ShannonEntropy@k): ``Σ -p·ln p / r`` with p = c / Σc over the recommended items:
   **natural log**, and divided by the number r of distinct recommended items (not by ln N).
 * coverage (ItemCoverage@k): distinct recommended items / ``N_rb``.
 
@@ -81,10 +81,10 @@ one list per user. "List length" below is the length after the cut.
   there has φ >= 1.
 * Short head / long tail (``get_short_head`` / ``get_long_tail``): items with φ > 0 sorted by φ
   descending (``sorted(..., key=itemgetter(1), reverse=True)``, stable); ``limit =
-  transactions × pop_ratio`` with ``transactions`` = Σ over users of distinct items = Σφ;
+  transactions * pop_ratio`` with ``transactions`` = Σ over users of distinct items = Σφ;
   append items while ``limit -= φ`` stays > 0, the item that brings it to <= 0 included. That is
   loopwatch's head_share rule (``pop_ratio = head_share``, default 0.8 in both; the float
-  subtraction of integers is exact below 2^53, so "limit − cum <= 0" ⇔ "cum >= h·Σφ").
+  subtraction of integers is exact below 2^53, so "limit - cum <= 0" ⇔ "cum >= h·Σφ").
   Γ = the items with **φ > 0** not in the head: cold and zero-φ items are **never** in Elliot's
   long tail (they are not in ``_sorted_pop_items``), unlike loopwatch's Γ. Σφ = 0 → empty head
   and empty Γ (Elliot: no items, the loop never runs).
@@ -221,7 +221,10 @@ class ElliotPopularity:
     """
 
     def __init__(
-        self, train_dict: Mapping[Any, Mapping[Any, Any]], items: Sequence[Any], pop_ratio: float = 0.8
+        self,
+        train_dict: Mapping[Any, Mapping[Any, Any]],
+        items: Sequence[Any],
+        pop_ratio: float = 0.8,
     ) -> None:
         self._train_dict = train_dict
         self._items = list(items)
@@ -254,7 +257,8 @@ class ElliotPopularity:
 
 
 def _elliot_eval(per_user: Mapping[Any, float]) -> float:
-    """base_metric.py ``BaseMetric.eval``: ``np.average(list(self.eval_user_metric().values()))``."""
+    """base_metric.py ``BaseMetric.eval``:
+    ``np.average(list(self.eval_user_metric().values()))``."""
     return float(np.average(list(per_user.values())))
 
 
@@ -296,5 +300,8 @@ def elliot_aclt(
     """bias/aclt/aclt.py ``__user_aclt``: ``len(set([i for i, v in user_recommendations[:cutoff]])
     & set(long_tail))``."""
     return _elliot_eval(
-        {u: len({i for i, _v in recs[:cutoff]} & set(long_tail)) for u, recs in recommendations.items()}
+        {
+            u: len({i for i, _v in recs[:cutoff]} & set(long_tail))
+            for u, recs in recommendations.items()
+        }
     )

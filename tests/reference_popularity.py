@@ -29,8 +29,8 @@ Decisions where the contract is silent (flagged to the Rust engineer; change bot
 
 Compat semantics (``compat="recbole"`` / ``"elliot"``) are documented, with the libraries'
 source cited, in ``reference_compat.py``; this module implements them as that note says.
-Errors are raised as plain ``ValueError`` (the engine's ``ConfigError`` / ``DataError`` /
-``SchemaError`` are all ``ValueError`` subclasses).
+Errors are loopwatch's own classes (``loopwatch.errors``): ``SchemaError`` for a missing column
+or unusable type, ``ConfigError`` for a bad argument, ``DataError`` for bad values.
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+
+from loopwatch.errors import ConfigError, DataError, SchemaError
 
 # --- schemas -------------------------------------------------------------------------------
 
@@ -92,7 +94,7 @@ _DURATION_PART = re.compile(r"(\d+)(ms|us|ns|d|h|m|s)")
 def column_values(table: pa.Table, name: str) -> list[Any]:
     """Plain Python values of a column: dictionaries decoded, timestamps as ints in their unit."""
     if name not in table.column_names:
-        raise ValueError(f"column {name!r} not found; columns: {table.column_names}")
+        raise SchemaError(f"column {name!r} not found; columns: {table.column_names}")
     col = table.column(name)
     t = col.type
     if pa.types.is_dictionary(t):
@@ -125,7 +127,7 @@ def time_axis(table: pa.Table, name: str) -> TimeAxis:
         return TimeAxis(t, UNIT_NS[t.unit])
     if pa.types.is_integer(t):
         return TimeAxis(t, 1)
-    raise ValueError(f"time column {name!r}: expected a timestamp or integer column, got {t}")
+    raise SchemaError(f"time column {name!r}: expected a timestamp or integer column, got {t}")
 
 
 def time_ticks(table: pa.Table, name: str) -> list[int | None]:
@@ -138,16 +140,16 @@ def duration_ticks(value: Any, *, integer_time: bool, what: str) -> int:
     """``every`` / ``lookback`` on the common axis (ns, or the raw integer unit)."""
     if integer_time:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"{what}: an integer time column needs an integer, got {value!r}")
+            raise ConfigError(f"{what}: an integer time column needs an integer, got {value!r}")
         return value
     if isinstance(value, dt.timedelta):
         return (value // dt.timedelta(microseconds=1)) * UNIT_NS["us"]
     if isinstance(value, str):
         parts = _DURATION_PART.findall(value)
         if not parts or "".join(n + u for n, u in parts) != value:
-            raise ValueError(f"{what}: cannot parse duration {value!r}")
+            raise ConfigError(f"{what}: cannot parse duration {value!r}")
         return sum(int(n) * DURATION_NS[u] for n, u in parts)
-    raise ValueError(f"{what}: expected a duration string or timedelta, got {value!r}")
+    raise ConfigError(f"{what}: expected a duration string or timedelta, got {value!r}")
 
 
 def bucket_of(t: int | None, every: int | None) -> int | None:
@@ -213,9 +215,9 @@ class RefPopularity:
         interactions: Any, item: str, user: str | None, time: str | None, count: str
     ) -> tuple[list[tuple[Any, Any, int | None]], int]:
         if count not in ("interactions", "users"):
-            raise ValueError(f"count: expected 'interactions' or 'users', got {count!r}")
+            raise ConfigError(f"count: expected 'interactions' or 'users', got {count!r}")
         if count == "users" and user is None:
-            raise ValueError("count='users' needs the user column (user=...)")
+            raise ConfigError("count='users' needs the user column (user=...)")
         table = pa.table(interactions)
         items = column_values(table, item)
         users = column_values(table, user) if user else [None] * len(items)
@@ -250,7 +252,7 @@ class RefPopularity:
         axis = time_axis(table, time)
         ticks = duration_ticks(lookback, integer_time=axis.is_integer, what="lookback")
         if ticks <= 0:
-            raise ValueError(f"lookback: must be positive, got {lookback!r}")
+            raise ConfigError(f"lookback: must be positive, got {lookback!r}")
         rows, ignored = cls._read(table, item, user, time, count)
         return cls(count, user is not None, rows, ignored, lookback=ticks, axis=axis)
 
@@ -263,7 +265,7 @@ class RefPopularity:
         return {i for i, _, _ in self.rows}
 
     def state(self, bucket: int | None) -> PopState:
-        """Fixed: every row. Trailing: the rows with ``bucket − lookback <= t < bucket``,
+        """Fixed: every row. Trailing: the rows with ``bucket - lookback <= t < bucket``,
         counted from scratch (a null bucket sees no row)."""
         if self.lookback is None:
             rows = [(i, u) for i, u, _ in self.rows]
@@ -284,7 +286,7 @@ def popularity_order(universe: Iterable[Any], phi: PopState) -> list[Any]:
 
 
 def head_by_share(order: Sequence[Any], phi: PopState, head_share: float) -> set[Any]:
-    """Shortest prefix of ``order`` whose φ sum >= head_share × Σφ (empty when Σφ = 0)."""
+    """Shortest prefix of ``order`` whose φ sum >= head_share * Σφ (empty when Σφ = 0)."""
     total = sum(phi.of(i) for i in order)
     head: set[Any] = set()
     if total == 0:
@@ -374,9 +376,9 @@ def build_lists(
     rows_of: dict[tuple[Any, ...], list[int]] = {}
     for r in range(len(items)):
         if any(v is None for v in keys[r]):
-            raise ValueError(f"list_id: null value at row {r}")
+            raise DataError(f"list_id: null value at row {r}")
         if items[r] is None:
-            raise ValueError(f"{item}: null item at row {r}")
+            raise DataError(f"{item}: null item at row {r}")
         rows_of.setdefault(keys[r], []).append(r)
     lists = []
     for rows in rows_of.values():
@@ -490,15 +492,15 @@ def check_tail_args(
     head_share: float, tail_ratio: float | None, max_count: int | None, compat: str | None
 ) -> None:
     if not 0 < head_share <= 1:
-        raise ValueError(f"head_share: expected a value in (0, 1], got {head_share!r}")
+        raise ConfigError(f"head_share: expected a value in (0, 1], got {head_share!r}")
     if tail_ratio is not None and max_count is not None:
-        raise ValueError("tail_ratio, max_count: give at most one")
+        raise ConfigError("tail_ratio, max_count: give at most one")
     if tail_ratio is not None and not 0 < tail_ratio <= 1:
-        raise ValueError(f"tail_ratio: expected a value in (0, 1], got {tail_ratio!r}")
+        raise ConfigError(f"tail_ratio: expected a value in (0, 1], got {tail_ratio!r}")
     if compat not in COMPATS:
-        raise ValueError(f"compat: expected one of {COMPATS}, got {compat!r}")
+        raise ConfigError(f"compat: expected one of {COMPATS}, got {compat!r}")
     if compat == "elliot" and (tail_ratio is not None or max_count is not None):
-        raise ValueError("compat='elliot': Elliot only has the head_share (pop_ratio) rule")
+        raise ConfigError("compat='elliot': Elliot only has the head_share (pop_ratio) rule")
 
 
 def popularity_metrics(
@@ -523,24 +525,26 @@ def popularity_metrics(
     by_cols = _as_list(by)
     check_tail_args(head_share, tail_ratio, max_count, compat)
     if k is not None and k < 1:
-        raise ValueError(f"k: expected k >= 1, got {k}")
+        raise ConfigError(f"k: expected k >= 1, got {k}")
     if every is not None and time is None:
-        raise ValueError("every needs time")
+        raise ConfigError("every needs time")
     if pop.is_trailing and (time is None or every is None):
-        raise ValueError("a trailing popularity needs time and every")
+        raise ConfigError("a trailing popularity needs time and every")
     every_ticks = None
     if every is not None:
         assert time is not None
         axis = time_axis(recs, time)
         every_ticks = duration_ticks(every, integer_time=axis.is_integer, what="every")
         if every_ticks <= 0:
-            raise ValueError(f"every: must be positive, got {every!r}")
+            raise ConfigError(f"every: must be positive, got {every!r}")
+        if every_ticks % axis.factor:
+            raise ConfigError(f"every: {every!r} is not a whole number of the time column's unit")
         if pop.is_trailing:
             assert pop.lookback is not None and pop.axis is not None
             if pop.axis.is_integer != axis.is_integer:
-                raise ValueError("time: popularity and recommendations time kinds differ")
+                raise SchemaError("time: popularity and recommendations time kinds differ")
             if pop.lookback % every_ticks:
-                raise ValueError("lookback: must be a whole multiple of every")
+                raise ConfigError("lookback: must be a whole multiple of every")
     schema = metrics_schema(recs, time, every, by_cols)
 
     lists = build_lists(
@@ -558,7 +562,7 @@ def popularity_metrics(
         universe = {i for i in column_values(pa.table(catalog), item) if i is not None}
         missing = recommended - universe
         if missing:
-            raise ValueError(f"{item}: recommended items not in the catalog: {sorted(missing)}")
+            raise DataError(f"{item}: recommended items not in the catalog: {sorted(missing)}")
     else:
         universe = pop.items() | recommended
 
@@ -583,9 +587,7 @@ def popularity_metrics(
         )
         if every_ticks is not None:
             assert time is not None
-            factor = time_axis(recs, time).factor
-            if bucket is not None and bucket % factor:
-                raise ValueError("every: bucket starts are not whole units of the time column")
+            factor = time_axis(recs, time).factor  # divides every, hence every bucket start
             row["bucket_start"] = None if bucket is None else bucket // factor
         out_rows.append(row)
     return pa.table(
@@ -616,7 +618,7 @@ def log10_bucket(phi: int) -> tuple[int, str]:
 
 
 def quantile_edges(phis: Sequence[int], q: int) -> list[int]:
-    """e_j = φ at 0-based rank ceil(j·n/q) − 1 of the φ-ascending predictions, deduplicated."""
+    """e_j = φ at 0-based rank ceil(j·n/q) - 1 of the φ-ascending predictions, deduplicated."""
     ranked = sorted(phis)
     n = len(ranked)
     edges: list[int] = []
@@ -649,32 +651,32 @@ def hit_rate_by_popularity(
     """``lw.hit_rate_by_popularity`` by brute force."""
     table = pa.table(labeled)
     if not 0 < head_share <= 1:
-        raise ValueError(f"head_share: expected a value in (0, 1], got {head_share!r}")
+        raise ConfigError(f"head_share: expected a value in (0, 1], got {head_share!r}")
     quantiles = not isinstance(buckets, str)
     if quantiles and (isinstance(buckets, bool) or not isinstance(buckets, int) or buckets < 1):
-        raise ValueError(f"buckets: expected 'log10' or an int >= 1, got {buckets!r}")
+        raise ConfigError(f"buckets: expected 'log10' or an int >= 1, got {buckets!r}")
     if not quantiles and buckets != "log10":
-        raise ValueError(f"buckets: expected 'log10' or an int >= 1, got {buckets!r}")
+        raise ConfigError(f"buckets: expected 'log10' or an int >= 1, got {buckets!r}")
     if pop.is_trailing and (time is None or every is None):
-        raise ValueError("a trailing popularity needs time and every")
+        raise ConfigError("a trailing popularity needs time and every")
     every_ticks = None
     if every is not None:
         assert time is not None
         axis = time_axis(table, time)
         every_ticks = duration_ticks(every, integer_time=axis.is_integer, what="every")
         if every_ticks <= 0:
-            raise ValueError(f"every: must be positive, got {every!r}")
+            raise ConfigError(f"every: must be positive, got {every!r}")
         if pop.is_trailing:
             assert pop.lookback is not None
             if pop.lookback % every_ticks:
-                raise ValueError("lookback: must be a whole multiple of every")
+                raise ConfigError("lookback: must be a whole multiple of every")
 
     items = column_values(table, item)
     labels = [None if v is None else int(v) for v in column_values(table, label)]
     if any(v not in (0, 1, None) for v in labels):
-        raise ValueError(f"{label}: values must be 0, 1 or null")
+        raise DataError(f"{label}: values must be 0, 1 or null")
     if any(i is None for i in items):
-        raise ValueError(f"{item}: null item")
+        raise DataError(f"{item}: null item")
     times = time_ticks(table, time) if time else [None] * len(items)
     rows_bucket = [bucket_of(t, every_ticks) for t in times]
     states = {b: pop.state(b) for b in set(rows_bucket)}

@@ -65,7 +65,9 @@ class Popularity:
 
             pop = lw.Popularity.from_interactions(clicks, item="item_id")
         """
-        return cls(_core.PopularitySource(source_arg(interactions, "interactions"), item, user, count))
+        return cls(
+            _core.PopularitySource(source_arg(interactions, "interactions"), item, user, count)
+        )
 
     @classmethod
     def trailing(
@@ -230,10 +232,23 @@ def popularity_metrics(
         lw.popularity_metrics(impressions, pop, list_id="request_id", time="ts", every="1h")
     """
     args = _metric_args(
-        pop, list_id, item, position, k, time, every, by, catalog, head_share, tail_ratio,
-        max_count, compat,
+        pop,
+        list_id,
+        item,
+        position,
+        k,
+        time,
+        every,
+        by,
+        catalog,
+        head_share,
+        tail_ratio,
+        max_count,
+        compat,
     )
-    table: pa.Table = _core.popularity_metrics(source_arg(recommendations, "recommendations"), *args, threads)
+    table: pa.Table = _core.popularity_metrics(
+        source_arg(recommendations, "recommendations"), *args, threads
+    )
     return table
 
 
@@ -270,8 +285,19 @@ class PopularityMetricsState:
         compat: Compat | None = None,
     ) -> None:
         args = _metric_args(
-            pop, list_id, item, position, k, time, every, by, catalog, head_share, tail_ratio,
-            max_count, compat,
+            pop,
+            list_id,
+            item,
+            position,
+            k,
+            time,
+            every,
+            by,
+            catalog,
+            head_share,
+            tail_ratio,
+            max_count,
+            compat,
         )
         self._inner = _core.PopularityMetricsState(*args)
 

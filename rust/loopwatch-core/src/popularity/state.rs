@@ -222,7 +222,7 @@ impl PopularityMetricsState {
         let factor = axis_factor(&b.data_type, &b.column, "time")?;
         let recs_integer = !matches!(b.data_type, DataType::Timestamp(_, _));
         if recs_integer != *integer_time {
-            return Err(config_err(
+            return Err(crate::error::schema_err(
                 "time: the popularity's time column and the recommendations' must both be \
                  timestamps or both integers",
             ));
