@@ -216,12 +216,6 @@ def test_report_bad_head_share_is_a_usage_error(labeled: Path) -> None:
     assert "--head-share" in result.stderr and "Traceback" not in result.output
 
 
-@pytest.mark.xfail(
-    raises=EngineMissingError,
-    strict=True,
-    reason="the metric functions are not all exported yet; strict, so this fails (and the "
-    "marker must go) once they are",
-)
 def test_report_with_the_real_engine(labeled: Path, tmp_path: Path) -> None:
     result = run("report", labeled, "--out", tmp_path / "report.html")
     if "is not in this build yet" in result.stderr:

@@ -166,12 +166,6 @@ def test_compute_refuses_bad_arguments_before_any_work(monkeypatch: pytest.Monke
         compute_report_data(labeled, label="label_7d")
 
 
-@pytest.mark.xfail(
-    raises=EngineMissingError,
-    strict=True,
-    reason="the metric functions (label and popularity metrics issues) are not all exported "
-    "yet; strict, so this fails (and the marker must go) once they are",
-)
 def test_compute_with_the_real_engine_end_to_end(tmp_path: Path) -> None:
     data = compute_report_data(_small_labeled())
     html = render_report(data, tmp_path / "report.html").read_text(encoding="utf-8")

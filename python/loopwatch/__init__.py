@@ -8,6 +8,13 @@ from . import _core
 from ._delays import DelayProfile, DelayProfileState, delay_profile, window_tradeoff
 from ._join import label_join
 from ._metrics import LabelMetricsState, label_metrics, position_curve
+from ._popularity import (
+    HitRateByPopularity,
+    Popularity,
+    PopularityMetricsState,
+    hit_rate_by_popularity,
+    popularity_metrics,
+)
 from ._stats import join_stats
 from ._trend import TrendReport, trend
 from .errors import ConfigError, DataError, InputFileError, LoopwatchError, SchemaError
@@ -27,16 +34,21 @@ __all__ = [
     "DataError",
     "DelayProfile",
     "DelayProfileState",
+    "HitRateByPopularity",
     "InputFileError",
     "LabelMetricsState",
     "LoopwatchError",
+    "Popularity",
+    "PopularityMetricsState",
     "SchemaError",
     "TrendReport",
     "__version__",
     "delay_profile",
+    "hit_rate_by_popularity",
     "join_stats",
     "label_join",
     "label_metrics",
+    "popularity_metrics",
     "position_curve",
     "trend",
     "window_tradeoff",

@@ -15,6 +15,7 @@ pub mod label_metrics;
 pub mod normalize;
 pub mod output;
 pub mod pool;
+pub mod popularity;
 pub mod state;
 pub mod trace;
 

@@ -8,6 +8,7 @@ mod delays;
 mod errors;
 mod join;
 mod label_metrics;
+mod popularity;
 
 use pyo3::prelude::*;
 
@@ -33,5 +34,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<label_metrics::LabelMetricsState>()?;
     m.add_class::<delays::DelayProfileState>()?;
     m.add_function(wrap_pyfunction!(delays::window_tradeoff, m)?)?;
+    m.add_function(wrap_pyfunction!(popularity::popularity_metrics, m)?)?;
+    m.add_function(wrap_pyfunction!(popularity::hit_rate_by_popularity, m)?)?;
+    m.add_class::<popularity::PyPopularity>()?;
+    m.add_class::<popularity::PyMetricsState>()?;
     Ok(())
 }

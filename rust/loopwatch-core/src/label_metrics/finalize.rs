@@ -89,11 +89,8 @@ impl LabelMetricsState {
         let scores: Vec<Option<ScoreMetrics>> = groups
             .par_iter_mut()
             .map(|(_, agg)| {
-                if agg.scored.len() > 1 << 17 {
-                    agg.scored.par_sort_unstable();
-                } else {
-                    agg.scored.sort_unstable();
-                }
+                // (An LSD radix sort measured no faster than pdqsort on 400k-word buckets.)
+                agg.scored.sort_unstable();
                 score_metrics(&agg.scored)
             })
             .collect();

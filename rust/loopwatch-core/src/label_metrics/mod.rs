@@ -17,6 +17,7 @@ use rayon::prelude::*;
 use crate::error::Result;
 use crate::input::{load, rechunk, Source};
 use crate::pool::run_in_pool;
+use crate::trace::Stages;
 
 /// Rows per unit of parallel work.
 pub const CHUNK_ROWS: usize = 1 << 16;
@@ -28,9 +29,13 @@ pub fn label_metrics(
     threads: Option<usize>,
 ) -> Result<RecordBatch> {
     run_in_pool(threads, || {
+        let mut stages = Stages::start();
         let mut state = LabelMetricsState::new(config);
         state.update_source(source)?;
-        state.finalize()
+        stages.mark("label_metrics update");
+        let table = state.finalize();
+        stages.mark("label_metrics finalize");
+        table
     })?
 }
 
