@@ -77,6 +77,8 @@ class DelayProfileState:
         """Fold ``other`` in (refuses other columns or types); returns ``self``."""
         if not isinstance(other, DelayProfileState):
             raise ConfigError(f"merge: expected a DelayProfileState, got {type(other).__name__}")
+        if other is self:  # merging a state into itself: merge a copy
+            other = type(self).from_bytes(self.to_bytes())
         self._state.merge(other._state)
         return self
 

@@ -143,6 +143,8 @@ class LabelMetricsState:
             from .errors import ConfigError
 
             raise ConfigError(f"merge: expected a LabelMetricsState, got {type(other).__name__}")
+        if other is self:  # merging a state into itself: merge a copy
+            other = type(self).from_bytes(self.to_bytes())
         self._state.merge(other._state)
         return self
 

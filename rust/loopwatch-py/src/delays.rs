@@ -45,7 +45,8 @@ impl DelayProfileState {
 
     /// `(summary, histogram)` as pyarrow Tables.
     fn finalize<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
-        let (summary, histogram) = self.inner.finalize().map_err(|e| to_py(py, e))?;
+        let inner = &self.inner;
+        let (summary, histogram) = detached(py, || inner.finalize())?;
         Ok((table(py, summary)?, table(py, histogram)?))
     }
 

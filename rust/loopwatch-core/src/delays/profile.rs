@@ -225,6 +225,7 @@ impl DelayProfileState {
         summary.int64("n", groups.iter().map(|(_, a)| a.n));
         summary.int64("count", groups.iter().map(|(_, a)| a.count));
         let stat = |values: Vec<Option<f64>>| -> Result<ArrayRef> {
+            // (Durations: rounded half up to the column's unit.)
             if is_duration {
                 let rounded: Int64Array = values
                     .into_iter()
@@ -254,7 +255,22 @@ impl DelayProfileState {
                 })
             })
             .collect();
-        summary.push(Field::new("mean", stat_type.clone(), true), stat(means)?);
+        let mean_column = if is_duration {
+            // Exact integer rounding: a float would lose units beyond 2^53.
+            let exact: Int64Array = groups
+                .iter()
+                .map(|(_, a)| {
+                    (a.count > 0).then(|| {
+                        let c = a.count as i128;
+                        (2 * a.sum + c).div_euclid(2 * c) as i64
+                    })
+                })
+                .collect();
+            reinterpret(exact, delay_type)?
+        } else {
+            stat(means)?
+        };
+        summary.push(Field::new("mean", stat_type.clone(), true), mean_column);
         let qs: Vec<f64> = QUANTILES.iter().map(|q| q.1).collect();
         let per_group: Vec<Vec<Option<f64>>> = groups
             .iter()
@@ -368,6 +384,12 @@ impl DelayProfileState {
                 sketch: QuantileSketch::read(&mut input)?,
                 histogram: input.u64s()?,
             };
+            let unit = match resolved.as_ref().map(|r| &r.1) {
+                Some(DataType::Duration(unit)) => Some(*unit),
+                _ => None,
+            };
+            check_group(&key, &agg, resolved.as_ref().map(|r| &r.0), unit)
+                .map_err(|what| input.corrupt(what))?;
             groups.insert(key, agg);
         }
         input.finish()?;
@@ -391,4 +413,30 @@ pub fn reinterpret(values: Int64Array, to: &DataType) -> Result<ArrayRef> {
         .data_type(to.clone())
         .build()?;
     Ok(make_array(data))
+}
+
+/// Refuse groups that no update could have produced.
+fn check_group(
+    key: &GroupKey,
+    agg: &DelayAgg,
+    grouping: Option<&Grouping>,
+    unit: Option<TimeUnit>,
+) -> std::result::Result<(), &'static str> {
+    let grouping = grouping.ok_or("groups without a grouping")?;
+    if !grouping.key_fits(key) {
+        return Err("a group key that does not fit the grouping");
+    }
+    if agg.count > agg.n || agg.sum < 0 {
+        return Err("impossible counts");
+    }
+    if agg.histogram.len() != edges(unit).len() {
+        return Err("a histogram with the wrong number of bins");
+    }
+    if agg.histogram.iter().sum::<u64>() != agg.count || agg.sketch.count() != agg.count {
+        return Err("histogram or sketch totals that differ from the count");
+    }
+    if !agg.sketch.is_consistent() {
+        return Err("an inconsistent quantile sketch");
+    }
+    Ok(())
 }

@@ -198,6 +198,26 @@ impl QuantileSketch {
             .collect()
     }
 
+    /// Could an update have produced this? (Exact values are non-negative and few; buckets
+    /// have a min and max that fit their counts.)
+    pub fn is_consistent(&self) -> bool {
+        match self {
+            QuantileSketch::Exact(values) => {
+                values.len() <= EXACT_LIMIT && values.iter().all(|&v| v >= 0)
+            }
+            QuantileSketch::Buckets {
+                zeros,
+                counts,
+                min,
+                max,
+                ..
+            } => {
+                let total = zeros + counts.iter().sum::<u64>();
+                total > EXACT_LIMIT as u64 && *min >= 0 && min <= max
+            }
+        }
+    }
+
     pub fn write(&self, out: &mut Writer) {
         match self {
             QuantileSketch::Exact(values) => {

@@ -183,6 +183,23 @@ impl Grouping {
         Ok(Grouping { buckets, by })
     }
 
+    /// Could `key` have come from this grouping? (One value per `by` column, of its kind.)
+    pub fn key_fits(&self, key: &GroupKey) -> bool {
+        let bucket_ok = self.buckets.is_some() || key.bucket == Some(0);
+        bucket_ok
+            && key.segment.len() == self.by.len()
+            && key.segment.iter().zip(&self.by).all(|(v, c)| {
+                matches!(
+                    (v, c.kind),
+                    (SegmentValue::Null, _)
+                        | (SegmentValue::Bool(_), KeyKind::Bool)
+                        | (SegmentValue::Int(_), KeyKind::Int { .. })
+                        | (SegmentValue::UInt(_), KeyKind::Int { unsigned64: true })
+                        | (SegmentValue::Str(_), KeyKind::Str)
+                )
+            })
+    }
+
     /// A readable description: "every 3600000000 (Timestamp(us)) on \"ts\"; by [\"segment\"]".
     pub fn describe(&self) -> String {
         let buckets = match &self.buckets {

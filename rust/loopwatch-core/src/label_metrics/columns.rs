@@ -1,8 +1,9 @@
 //! The label and score columns of one chunk, checked: labels 0/1/null, scores in [0, 1].
 
 use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::buffer::{NullBuffer, ScalarBuffer};
 use arrow::compute::{cast_with_options, CastOptions};
-use arrow::datatypes::{DataType, Float64Type, Int64Type, Schema};
+use arrow::datatypes::{DataType, Float64Type, Int8Type, Schema};
 
 use crate::error::{schema_err, LwError, Result};
 
@@ -30,27 +31,38 @@ pub fn check_types(schema: &Schema, label: &str, score: Option<&str>) -> Result<
     Ok(())
 }
 
-/// Labels as `Some(false/true)` / `None` (pending).
-pub fn read_labels(array: &ArrayRef, column: &str) -> Result<Vec<Option<bool>>> {
-    if let Some(b) = array.as_boolean_opt() {
-        return Ok(b.iter().collect());
+/// A chunk's labels: 0/1 per row, and which rows are labeled (`None`: all).
+pub struct Labels {
+    pub values: ScalarBuffer<i8>,
+    pub known: Option<NullBuffer>,
+}
+
+impl Labels {
+    #[inline]
+    pub fn is_known(&self, i: usize) -> bool {
+        self.known.as_ref().is_none_or(|k| k.is_valid(i))
     }
+}
+
+/// Read and check labels: 0, 1 or null (pending).
+pub fn read_labels(array: &ArrayRef, column: &str) -> Result<Labels> {
     let options = CastOptions {
         safe: false,
         ..Default::default()
     };
-    let wide = cast_with_options(array, &DataType::Int64, &options)
-        .map_err(|_| bad_label(column, "a value outside the int64 range".into()))?;
-    let values = wide.as_primitive::<Int64Type>();
-    values
-        .iter()
-        .map(|v| match v {
-            None => Ok(None),
-            Some(0) => Ok(Some(false)),
-            Some(1) => Ok(Some(true)),
-            Some(other) => Err(bad_label(column, other.to_string())),
-        })
-        .collect()
+    let narrow = cast_with_options(array, &DataType::Int8, &options)
+        .map_err(|_| bad_label(column, "a value outside 0/1".into()))?;
+    let narrow = narrow.as_primitive::<Int8Type>();
+    let labels = Labels {
+        values: narrow.values().clone(),
+        known: narrow.logical_nulls().filter(|n| n.null_count() > 0),
+    };
+    let bad = (0..labels.values.len())
+        .find(|&i| labels.is_known(i) && !matches!(labels.values[i], 0 | 1));
+    if let Some(i) = bad {
+        return Err(bad_label(column, labels.values[i].to_string()));
+    }
+    Ok(labels)
 }
 
 fn bad_label(column: &str, value: String) -> LwError {
@@ -59,30 +71,27 @@ fn bad_label(column: &str, value: String) -> LwError {
     ))
 }
 
-/// Scores as `f64`, checked on the rows whose label is known (`None` where no score is needed).
-pub fn read_scores(array: &ArrayRef, column: &str, labels: &[Option<bool>]) -> Result<Vec<f64>> {
+/// Scores as `f64`: every non-null score must be in [0, 1]; labeled rows need a score.
+pub fn read_scores(array: &ArrayRef, column: &str, labels: &Labels) -> Result<ScalarBuffer<f64>> {
     let wide = cast_with_options(array, &DataType::Float64, &CastOptions::default())?;
     let scores = wide.as_primitive::<Float64Type>();
-    let mut out = Vec::with_capacity(scores.len());
-    for (i, label) in labels.iter().enumerate() {
-        if label.is_none() {
-            out.push(0.0);
-            continue;
-        }
-        if scores.is_null(i) {
+    let nulls = scores.logical_nulls().filter(|n| n.null_count() > 0);
+    let values = scores.values();
+    for i in 0..values.len() {
+        let null = nulls.as_ref().is_some_and(|n| n.is_null(i));
+        if null && labels.is_known(i) {
             return Err(LwError::Data(format!(
                 "score: column {column:?} is null on a labeled row; fill or filter such rows \
                  (scores may be null only where the label is pending)"
             )));
         }
-        let p = scores.value(i);
-        if !(0.0..=1.0).contains(&p) {
+        let p = values[i];
+        if !null && !(0.0..=1.0).contains(&p) {
             return Err(LwError::Data(format!(
                 "score: column {column:?} holds {p}; scores must be probabilities in [0, 1] \
                  (NaN is not allowed)"
             )));
         }
-        out.push(p);
     }
-    Ok(out)
+    Ok(values.clone())
 }

@@ -46,7 +46,13 @@ fn score_metrics(sorted: &[u64]) -> Option<ScoreMetrics> {
         let p = f64::from_bits(bits);
         let clipped = p.clamp(CLIP, 1.0 - CLIP);
         sum_p += p * count as f64;
-        log_loss -= pos as f64 * clipped.ln() + neg as f64 * (1.0 - clipped).ln();
+        // (Each logarithm only where it is weighted: it is the costliest step here.)
+        if pos > 0 {
+            log_loss -= pos as f64 * clipped.ln();
+        }
+        if neg > 0 {
+            log_loss -= neg as f64 * (1.0 - clipped).ln();
+        }
         brier += pos as f64 * (1.0 - p) * (1.0 - p) + neg as f64 * p * p;
         let bin = ((p * ECE_BINS as f64) as usize).min(ECE_BINS - 1);
         bin_n[bin] += count;

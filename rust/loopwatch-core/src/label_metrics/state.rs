@@ -181,13 +181,13 @@ impl LabelMetricsState {
         for (i, &g) in assigned.row_group.iter().enumerate() {
             let agg = &mut local[g as usize];
             agg.n += 1;
-            if let Some(label) = labels[i] {
+            if labels.is_known(i) {
+                let label = labels.values[i] as u64;
                 agg.n_labeled += 1;
-                agg.positives += label as u64;
+                agg.positives += label;
                 if let Some(scores) = &scores {
                     // `+ 0.0` turns -0.0 into 0.0, whose bits sort first.
-                    agg.scored
-                        .push((scores[i] + 0.0).to_bits() << 1 | label as u64);
+                    agg.scored.push((scores[i] + 0.0).to_bits() << 1 | label);
                 }
             }
         }
@@ -199,10 +199,20 @@ impl LabelMetricsState {
 
     /// Fold `other` in. Refuses states of other columns, windows (label names) or grouping.
     pub fn merge(&mut self, other: LabelMetricsState) -> Result<()> {
-        if self.config != other.config {
+        // `every` is compared through the groupings (in the column's unit: "1h" == "60m").
+        let (a, b) = (&self.config, &other.config);
+        if (&a.label, &a.score, &a.time, &a.by) != (&b.label, &b.score, &b.time, &b.by) {
             return Err(config_err(format!(
-                "cannot merge label_metrics states computed with different arguments: {:?} vs {:?}",
-                self.config, other.config
+                "cannot merge label_metrics states of different columns: label {:?}, score \
+                 {:?}, time {:?}, by {:?} vs label {:?}, score {:?}, time {:?}, by {:?}",
+                self.config.label,
+                self.config.score,
+                self.config.time,
+                self.config.by,
+                other.config.label,
+                other.config.score,
+                other.config.time,
+                other.config.by
             )));
         }
         match (&self.grouping, &other.grouping) {
@@ -268,6 +278,8 @@ impl LabelMetricsState {
                 positives: input.u64()?,
                 scored: input.u64s()?,
             };
+            check_group(&key, &agg, grouping.as_ref(), config.score.is_some())
+                .map_err(|what| input.corrupt(what))?;
             groups.insert(key, agg);
         }
         input.finish()?;
@@ -277,4 +289,37 @@ impl LabelMetricsState {
             groups,
         })
     }
+}
+
+/// Refuse groups that no update could have produced (so a corrupt state cannot finalize into
+/// impossible numbers or index past its grouping).
+fn check_group(
+    key: &GroupKey,
+    agg: &GroupAgg,
+    grouping: Option<&Grouping>,
+    scored: bool,
+) -> std::result::Result<(), &'static str> {
+    let grouping = grouping.ok_or("groups without a grouping")?;
+    if !grouping.key_fits(key) {
+        return Err("a group key that does not fit the grouping");
+    }
+    if agg.n_labeled > agg.n || agg.positives > agg.n_labeled {
+        return Err("impossible counts");
+    }
+    let expected = if scored { agg.n_labeled } else { 0 };
+    if agg.scored.len() as u64 != expected {
+        return Err("a score count that differs from the labeled rows");
+    }
+    let positives = agg.scored.iter().filter(|&&w| w & 1 == 1).count() as u64;
+    if scored && positives != agg.positives {
+        return Err("scored positives that differ from the positives");
+    }
+    if agg
+        .scored
+        .iter()
+        .any(|&w| !(0.0..=1.0).contains(&f64::from_bits(w >> 1)))
+    {
+        return Err("a score outside [0, 1]");
+    }
+    Ok(())
 }
