@@ -19,8 +19,9 @@ build: $(STAMP)
 	rm -f python/loopwatch/_core*.so
 	$(VENV)/bin/maturin develop --release --extras test,bench --quiet
 
+# The main job: simulate, label, measure, report (see the README). Writes ./loopwatch-demo/.
 demo: build
-	$(PY) -m loopwatch.demo
+	$(VENV)/bin/loopwatch demo
 
 lint: build
 	cargo fmt --all --check

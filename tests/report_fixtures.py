@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from loopwatch.report import DelayData, HitRateData, ReportData, TrendData
+from loopwatch.reporting import DelayData, HitRateData, ReportData, TrendData
 
 DAYS = 28
 START = dt.datetime(2024, 1, 1)
@@ -261,38 +261,3 @@ def full_report_data(*, exploration: bool = True) -> ReportData:
 def empty_report_data() -> ReportData:
     """Only the label_join counts: every chart section shows its note."""
     return ReportData(stats=stats(), label="label_1d")
-
-
-class FakeEngine:
-    """Stands in for the engine: records each call, returns the fixture tables."""
-
-    def __init__(self) -> None:
-        self.calls: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
-
-    def __call__(self, name: str) -> Any:
-        results = {
-            "label_metrics": lambda *a, **k: label_metrics(k["by"][0] if k.get("by") else None),
-            "delay_profile": lambda *a, **k: delay(),
-            "window_tradeoff": lambda *a, **k: window_tradeoff(),
-            "position_curve": lambda *a, **k: position_curve(),
-            "popularity_metrics": lambda *a, **k: popularity_metrics(),
-            "hit_rate_by_popularity": lambda *a, **k: hit_rate(),
-            "trend": lambda *a, **k: trend(),
-        }
-        if name == "Popularity":
-            recorder = self
-
-            class Popularity:
-                @staticmethod
-                def from_interactions(*args: Any, **kwargs: Any) -> str:
-                    recorder.calls["Popularity.from_interactions"] = (args, kwargs)
-                    return "pop"
-
-            return Popularity
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            key = name if name not in self.calls else f"{name}#2"
-            self.calls[key] = (args, kwargs)
-            return results[name](*args, **kwargs)
-
-        return call

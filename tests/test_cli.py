@@ -1,9 +1,8 @@
 """The ``loopwatch`` command line: help, happy paths, and one-line errors for bad input.
 
 A user error must end with exactly one line on stderr (``Error: ...``), no traceback, and a
-non-zero exit. ``report`` and ``demo`` reach the metric functions of the engine, which are not
-all exported yet: their happy paths run here against ``report_fixtures.FakeEngine``, and once
-more against the real engine as a strict xfail that turns red when the engine lands.
+non-zero exit. ``report`` and ``demo`` run on the real engine here (small simulated runs); the
+full-size demo is ``test_demo_end_to_end.py``.
 """
 
 from __future__ import annotations
@@ -17,13 +16,11 @@ from pathlib import Path
 import click
 import pyarrow.parquet as pq
 import pytest
-import report_fixtures as fx
 from click.testing import CliRunner, Result
 
 import loopwatch as lw
 from loopwatch.cli import main
-from loopwatch.report import SECTION_NAMES, EngineMissingError
-from loopwatch.report import compute as compute_module
+from loopwatch.reporting import SECTION_NAMES
 from loopwatch.simulate import feedback_loop, write
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -164,24 +161,34 @@ def test_label_bad_watermark(logs: Path, tmp_path: Path) -> None:
     assert_one_line_error(result, "--watermark", "yesterday")
 
 
-def test_report_with_the_fake_engine(
-    labeled: Path, logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_report_writes_every_section_and_prints_the_summary(
+    labeled: Path, logs: Path, tmp_path: Path
 ) -> None:
-    engine = fx.FakeEngine()
-    monkeypatch.setattr(compute_module, "_engine", engine)
     out = tmp_path / "report.html"
     result = run(
         "report", labeled, "--interactions", logs / "interactions.parquet", "--out", out,
-        "--every", "1d", "--head-share", "0.7",
+        "--every", "1d", "--head-share", "0.7", "--reference", "2024-01-04T00:00:00,",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert f"report written to {out}" in result.stdout
-    assert "ALARM  Degenerate feedback loop" in result.stdout
+    assert "feedback loop length: p50 " in result.stdout
+    assert "popularity trend from the reference period on" in result.stdout
+    assert any(line.startswith("  ARP ") for line in result.stdout.splitlines())
     html = out.read_text(encoding="utf-8")
     assert all(f'data-section="{name}"' in html for name in SECTION_NAMES)
-    source = engine.calls["Popularity.from_interactions"][0][0]
-    assert source.num_rows == pq.read_metadata(logs / "interactions.parquet").num_rows
-    assert engine.calls["popularity_metrics"][1]["head_share"] == 0.7
+    assert "shaded reference period" in html
+
+
+def test_report_bad_reference(labeled: Path, tmp_path: Path) -> None:
+    result = run("report", labeled, "--reference", "soon,later", "--out", tmp_path / "r.html")
+    assert_one_line_error(result, "--reference", "soon")
+    result = run("report", labeled, "--reference", "2024-01-04", "--out", tmp_path / "r.html")
+    assert_one_line_error(result, "--reference: expected START,END")
+    result = run(
+        "report", labeled, "--reference", "2024-01-09,2024-01-04", "--out", tmp_path / "r.html"
+    )
+    assert_one_line_error(result, "--reference: start")
+    assert not (tmp_path / "r.html").exists()
 
 
 def test_report_missing_file(tmp_path: Path) -> None:
@@ -216,25 +223,31 @@ def test_report_bad_head_share_is_a_usage_error(labeled: Path) -> None:
     assert "--head-share" in result.stderr and "Traceback" not in result.output
 
 
-def test_report_with_the_real_engine(labeled: Path, tmp_path: Path) -> None:
+def test_report_with_default_options(labeled: Path, tmp_path: Path) -> None:
     result = run("report", labeled, "--out", tmp_path / "report.html")
-    if "is not in this build yet" in result.stderr:
-        raise EngineMissingError(result.stderr)
     assert result.exit_code == 0, result.output
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert all(f'data-section="{name}"' in html for name in SECTION_NAMES)
+    assert "shaded reference period" not in html
 
 
-def test_demo_with_the_fake_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(compute_module, "_engine", fx.FakeEngine())
+def test_demo_small(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     result = run("demo", "--out", out, "--days", "20", "--users", "100", "--items", "80")
     assert result.exit_code == 0, result.output
     for name in ["predictions", "feedback", "interactions"]:
         assert (out / "logs" / f"{name}.parquet").exists()
     assert lw.join_stats(out / "labeled.parquet")["windows"] == ["5m", "30m", "1d"]
-    assert (out / "report.html").exists()
+    assert (
+        pq.read_table(out / "logs" / "predictions.parquet")
+        .column("explored")
+        .to_pylist()
+        .count(True)
+    )  # the demo explores by default
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert all(f'data-section="{name}"' in html for name in SECTION_NAMES)
     assert "simulated 20 days" in result.stdout and "feedback loop length" in result.stdout
+    assert f"report written to {out / 'report.html'}" in result.stdout
 
 
 def test_demo_too_few_days() -> None:

@@ -1,4 +1,5 @@
-"""The README's main job, and the engine's behaviour across processes (fork, thread setting)."""
+"""The demo in a process of its own (deterministic per seed), and the engine's behaviour across
+processes (fork, thread setting). The full-size demo is ``test_demo_end_to_end.py``."""
 
 from __future__ import annotations
 
@@ -12,17 +13,35 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import loopwatch as lw
-from loopwatch import demo
+
+SMALL = ["--days", "20", "--users", "150", "--items", "120", "--seed", "3"]
 
 
-def test_demo_runs_end_to_end(tmp_path: Path, capsys: object) -> None:
-    assert demo.main(["--out", str(tmp_path), "--requests", "2000"]) == 0
-    path = tmp_path / "labeled.parquet"
-    stats = lw.join_stats(path)
-    assert stats["predictions"]["total"] == 20_000
-    assert stats["events"]["credited"] > 0
-    labeled = pq.read_table(path)
-    assert {"label_5m", "label_30m", "label_1d"} <= set(labeled.column_names)
+def _demo(out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "loopwatch.cli", "demo", "--out", str(out), *SMALL],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_demo_is_deterministic_across_processes(tmp_path: Path) -> None:
+    first, second = _demo(tmp_path / "a"), _demo(tmp_path / "b")
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    assert first.stderr == ""
+    assert first.stdout.replace(str(tmp_path / "a"), "X") == second.stdout.replace(
+        str(tmp_path / "b"), "X"
+    )
+    a = pq.read_table(tmp_path / "a" / "labeled.parquet")
+    b = pq.read_table(tmp_path / "b" / "labeled.parquet")
+    assert a.equals(b) and a.num_rows > 10_000
+    assert {"label_5m", "label_30m", "label_1d", "explored"} <= set(a.column_names)
+    assert lw.join_stats(a)["events"]["credited"] > 0
+    report_a = (tmp_path / "a" / "report.html").read_bytes()
+    assert report_a == (tmp_path / "b" / "report.html").read_bytes()
 
 
 def _child_join(queue: multiprocessing.Queue[int]) -> None:

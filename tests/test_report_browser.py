@@ -2,8 +2,10 @@
 
 Checks: the page loads from a ``file://`` URL with no console error, no page error and no
 request leaving the file; every chart section is there, visible, and its chart is drawn
-(a sizeable SVG whose pixels are not blank); sections without data show their note. A
-full-page screenshot is written to ``tests/artifacts/report.png``.
+(a sizeable SVG whose pixels are not blank); sections without data show their note. Once on
+the fixture tables, once on the real report ``loopwatch demo`` writes (the engine's own
+output). Full-page screenshots go to ``tests/artifacts/report.png`` and
+``tests/artifacts/demo-report.png`` (``docs/report.png`` is a copy of the latter).
 
 ``chromium`` comes from the system (``.ci/run`` installs it). Without it, or without the
 ``playwright`` package, these tests fail when ``CI`` is set and skip only on a developer's
@@ -22,9 +24,11 @@ from typing import Any
 import numpy as np
 import pytest
 import report_fixtures as fx
+from click.testing import CliRunner
 from matplotlib import image
 
-from loopwatch.report import SECTION_NAMES, render_html, render_report
+from loopwatch.cli import main
+from loopwatch.reporting import SECTION_NAMES, render_html, render_report
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
@@ -79,16 +83,8 @@ def _drawn(pixels: np.ndarray, box: dict[str, float]) -> bool:
     return len(colours) > 10
 
 
-def test_report_loads_cleanly_and_every_chart_is_drawn(browser: Any, tmp_path: Path) -> None:
-    path = render_report(fx.full_report_data(), tmp_path / "report.html")
-    opened = Page(browser, path)
-    page = opened.page
-    assert opened.errors == []
-    assert all(url.startswith("file://") for url in opened.requests), opened.requests
-    assert page.title() == "loopwatch report"
-    assert page.locator("section[data-section=summary] li.alarm").count() >= 1
+def _check_every_chart_is_drawn(page: Any, shot: Path) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / "report.png"
     pixels = image.imread(io.BytesIO(page.screenshot(path=str(shot), full_page=True)), "png")
     assert shot.stat().st_size > 50_000
     for name in SECTION_NAMES:
@@ -102,6 +98,32 @@ def test_report_loads_cleanly_and_every_chart_is_drawn(browser: Any, tmp_path: P
         assert box is not None and box["width"] > 300 and box["height"] > 150, (name, box)
         assert svg.locator("path").count() > 10, name
         assert _drawn(pixels, box), f"{name}: the chart looks blank"
+
+
+def test_report_loads_cleanly_and_every_chart_is_drawn(browser: Any, tmp_path: Path) -> None:
+    path = render_report(fx.full_report_data(), tmp_path / "report.html")
+    opened = Page(browser, path)
+    page = opened.page
+    assert opened.errors == []
+    assert all(url.startswith("file://") for url in opened.requests), opened.requests
+    assert page.title() == "loopwatch report"
+    assert page.locator("section[data-section=summary] li.alarm").count() >= 1
+    _check_every_chart_is_drawn(page, ARTIFACTS / "report.png")
+    page.close()
+
+
+def test_the_demo_report_from_the_engine_opens_cleanly(browser: Any, tmp_path: Path) -> None:
+    """The report of ``loopwatch demo`` (default size): real engine tables, every section."""
+    result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    opened = Page(browser, tmp_path / "report.html")
+    page = opened.page
+    assert opened.errors == []
+    assert all(url.startswith("file://") for url in opened.requests), opened.requests
+    assert page.title().startswith("loopwatch demo")
+    alarms = page.locator("section[data-section=summary] li.alarm").all_inner_texts()
+    assert any("Degenerate feedback loop" in a and "homogenizing" in a for a in alarms), alarms
+    _check_every_chart_is_drawn(page, ARTIFACTS / "demo-report.png")
     page.close()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 
-from . import _core
+from . import _core, simulate
 from ._delays import DelayProfile, DelayProfileState, delay_profile, window_tradeoff
 from ._join import label_join
 from ._metrics import LabelMetricsState, label_metrics, position_curve
@@ -15,6 +15,7 @@ from ._popularity import (
     hit_rate_by_popularity,
     popularity_metrics,
 )
+from ._report import report
 from ._stats import join_stats
 from ._trend import TrendReport, trend
 from .errors import ConfigError, DataError, InputFileError, LoopwatchError, SchemaError
@@ -50,6 +51,8 @@ __all__ = [
     "label_metrics",
     "popularity_metrics",
     "position_curve",
+    "report",
+    "simulate",
     "trend",
     "window_tradeoff",
 ]

@@ -22,9 +22,9 @@ from . import _core
 from ._join import Attribution, label_join
 from ._stats import join_stats
 from .errors import LoopwatchError, SchemaError
-from .report import ReportData, compute_report_data, render_report
-from .report.durations import duration_nanos
-from .report.summary import delay_text, findings
+from .reporting import ReportData, compute_report_data, render_report
+from .reporting.durations import duration_nanos
+from .reporting.summary import delay_text, findings
 from .simulate import feedback_loop, write
 
 DEMO_WINDOWS = ["5m", "30m", "1d"]
@@ -148,16 +148,31 @@ def label(
 
 
 def _parse_watermark(text: str | None) -> Any:
-    if text is None:
-        return None
+    return None if text is None else _parse_time(text, "--watermark")
+
+
+def _parse_time(text: str, option: str) -> Any:
     if text.lstrip("-").isdigit():
         return int(text)
     try:
         return dt.datetime.fromisoformat(text)
     except ValueError as exc:
         raise click.ClickException(
-            f"--watermark: cannot read {text!r} as an ISO datetime or an integer"
+            f"{option}: cannot read {text!r} as an ISO datetime or an integer"
         ) from exc
+
+
+def _parse_reference(text: str | None) -> tuple[Any, Any] | None:
+    """``START,END`` (either may be empty) → the reference period."""
+    if text is None:
+        return None
+    start, comma, end = text.partition(",")
+    if not comma:
+        raise click.ClickException(f"--reference: expected START,END, got {text!r}")
+    return (
+        _parse_time(start.strip(), "--reference") if start.strip() else None,
+        _parse_time(end.strip(), "--reference") if end.strip() else None,
+    )
 
 
 @main.command()
@@ -173,6 +188,11 @@ def _parse_watermark(text: str | None) -> Any:
     show_default=True,
     help="Share of interactions the popular head covers; the rest is the long tail.",
 )
+@click.option(
+    "--reference",
+    default=None,
+    help="START,END (ISO datetimes): fix popularity from this period, trend from START on.",
+)
 @click.option("--label", "label_column", default=None, help="Label column [default: largest].")
 @click.option("--time", default="ts", show_default=True, help="Prediction time column.")
 def report(
@@ -182,6 +202,7 @@ def report(
     every: str,
     by: tuple[str, ...],
     head_share: float,
+    reference: str | None,
     label_column: str | None,
     time: str,
 ) -> None:
@@ -191,6 +212,7 @@ def report(
     if interactions is not None:
         _check_input(interactions, "--interactions")
     _check_duration(every, "--every")
+    period = _parse_reference(reference)
     with _user_errors():
         table = pq.read_table(labeled)
         history = pq.read_table(interactions) if interactions is not None else None
@@ -206,7 +228,7 @@ def report(
     _check_column(table, time, "--time", "LABELED")
     for column in by_columns:
         _check_column(table, column, "--by", "LABELED")
-    with _user_errors():
+    with _user_errors({"reference": "--reference"}):
         data = compute_report_data(
             table,
             interactions=history,
@@ -215,10 +237,14 @@ def report(
             every=every,
             by=by_columns,
             head_share=head_share,
+            reference=period,
         )
         path = render_report(data, out)
     _print_summary(data)
     click.echo(f"report written to {path}")
+
+
+DEMO_EXPLORATION = 0.05
 
 
 @main.command()
@@ -229,14 +255,19 @@ def report(
 @click.option(
     "--exploration",
     type=click.FloatRange(0, 1),
-    default=0.0,
+    default=DEMO_EXPLORATION,
     show_default=True,
-    help="Share of list slots given to random items.",
+    help="Share of list slots given to random items (flagged `explored`).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 def demo(out: Path, days: int, users: int, items: int, exploration: float, seed: int) -> None:
-    """Simulate a recommender retrained on its own logs, label its impressions, and write
-    the report that shows its feedback loop degenerating."""
+    """The main job on simulated data: a recommender retrained nightly on its own clicks.
+
+    Simulates it (warm-up on random lists, two weeks frozen: the reference period, then
+    nightly retraining), labels its impressions with several windows, computes every metric
+    and writes the report that shows its feedback loop degenerating. Writes to --out: the
+    logs (logs/*.parquet), the labeled table (labeled.parquet) and report.html.
+    """
     if out.exists() and not out.is_dir():
         raise click.ClickException(f"--out: {out} exists and is not a directory")
     options = {name: f"--{name}" for name in ["days", "users", "items", "exploration", "seed"]}
@@ -252,24 +283,62 @@ def demo(out: Path, days: int, users: int, items: int, exploration: float, seed:
             windows=DEMO_WINDOWS,
             output=labeled_path,
         )
+    first = (sim.reference_start - sim.start).days
+    retrain = (sim.retraining_start - sim.start).days
     click.echo(
-        f"simulated {days} days: {sim.predictions.num_rows:,} impressions, "
-        f"{sim.feedback.num_rows:,} clicks (logs in {sim_dir})"
+        f"simulated {days} days of a recommender retrained on its own clicks ({users:,} users, "
+        f"{items:,} items, {exploration:.0%} random slots): {sim.predictions.num_rows:,} "
+        f"impressions, {sim.feedback.num_rows:,} clicks (logs in {sim_dir})"
+    )
+    click.echo(
+        f"  days 1-{first}: random lists (warm-up); days {first + 1}-{retrain}: model frozen "
+        f"(the reference period); days {retrain + 1}-{days}: retrained every night"
     )
     _print_counts(stats, labeled_path)
     with _user_errors():
         data = compute_report_data(
-            pq.read_table(labeled_path), interactions=sim.interactions, title="loopwatch demo"
+            pq.read_table(labeled_path),
+            interactions=sim.interactions,
+            reference=(sim.reference_start, sim.retraining_start),
+            title="loopwatch demo: a recommender retrained on its own clicks",
         )
         path = render_report(data, out / "report.html")
     _print_summary(data)
     click.echo(f"report written to {path}")
 
 
+METRIC_NAMES = {"arp": "ARP", "aplt": "APLT", "gini": "Gini"}
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.3f}"
+
+
+def _print_trend(data: ReportData) -> None:
+    """One line per popularity metric: first → last bucket, direction, p-value."""
+    if data.trend is None or data.trend.table.num_rows == 0:
+        return
+    table = data.trend.table
+    since = " from the reference period on" if data.reference is not None else ""
+    click.echo(f"popularity trend{since} (first → last bucket):")
+    for row in table.to_pylist():
+        segment = ", ".join(f"{c}={row[c]}" for c in data.by)
+        name = METRIC_NAMES.get(row["metric"], row["metric"])
+        values = f"{_number(row['first']):>8} → {_number(row['last']):<8}"
+        p = row["p_value"]
+        p_text = "" if p is None else "(p < 0.001)" if p < 0.001 else f"(p = {p:.3f})"
+        click.echo(
+            f"  {(segment + ' ') if segment else ''}{name:<9}{values} {row['direction']:<8}{p_text}"
+        )
+
+
 def _print_summary(data: ReportData) -> None:
     delay = delay_text(data)
     if delay is not None:
         click.echo(f"feedback loop length: {delay}")
+    _print_trend(data)
     for finding in findings(data):
         click.echo(f"{'ALARM' if finding.level == 'alarm' else 'note '}  {finding.text}")
 

@@ -7,14 +7,13 @@ offline. ``SECTION_NAMES`` lists the chart sections in page order.
 
 from __future__ import annotations
 
-from .compute import EngineMissingError, compute_report_data, reference_window
+from .compute import compute_report_data, reference_window
 from .data import DelayData, HitRateData, ReportData, TrendData
 from .html import SECTION_NAMES, render_html, render_report
 
 __all__ = [
     "SECTION_NAMES",
     "DelayData",
-    "EngineMissingError",
     "HitRateData",
     "ReportData",
     "TrendData",

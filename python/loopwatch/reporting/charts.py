@@ -155,8 +155,16 @@ def position_curve(table: pa.Table) -> str:
     return to_svg(figure, "position-bias")
 
 
-def popularity(table: pa.Table, trend: TrendData | None, by: list[str]) -> str:
-    """ARP, APLT, coverage and Gini per time bucket, titled with their trend direction."""
+def popularity(
+    table: pa.Table,
+    trend: TrendData | None,
+    by: list[str],
+    reference: tuple[Any, Any] | None = None,
+) -> str:
+    """ARP, APLT, coverage and Gini per time bucket, titled with their trend direction.
+
+    With a ``reference`` period ``(start, end)`` and a time axis, the period is shaded.
+    """
     directions: dict[str, str] = {}
     if trend is not None and trend.table.num_rows:
         for metric, direction in zip(
@@ -170,7 +178,21 @@ def popularity(table: pa.Table, trend: TrendData | None, by: list[str]) -> str:
     for ax, (column, title) in zip(axes, POPULARITY_PANELS, strict=True):
         suffix = f": {directions[column]}" if column in directions else ""
         _over_time(ax, table, column, by, title + suffix)
+        if reference is not None and "bucket_start" in table.column_names:
+            _shade(ax, table, reference)
     return to_svg(figure, "popularity")
+
+
+def _shade(ax: Axes, table: pa.Table, reference: tuple[Any, Any]) -> None:
+    """Shade ``[start, end)`` of the reference period (open ends: the data's first / last)."""
+    times = [t for t in table.column("bucket_start").to_pylist() if t is not None]
+    if not times:
+        return
+    start = reference[0] if reference[0] is not None else min(times)
+    end = reference[1] if reference[1] is not None else max(times)
+    if not isinstance(start, type(times[0])) or not isinstance(end, type(times[0])):
+        return  # e.g. integer bounds against a timestamp axis: nothing sensible to draw
+    ax.axvspan(start, end, color="#999999", alpha=0.15, linewidth=0, label="_reference")
 
 
 def hit_rate(hit: HitRateData) -> str:

@@ -62,6 +62,8 @@ class ReportData:
     * ``trend``: ``lw.trend(popularity_metrics)``.
     * ``exploration_metrics``: ``lw.label_metrics(..., by=<exploration flag>)`` over time,
       ``None`` without exploration traffic.
+    * ``reference``: the reference period ``(start, end)`` the popularity (head and long tail)
+      was fixed from and the trend measured from, shaded on the popularity chart; or ``None``.
     * ``by``: the segment columns the tables are grouped by (one line per segment).
     """
 
@@ -76,6 +78,7 @@ class ReportData:
     trend: TrendData | None = None
     exploration_metrics: pa.Table | None = None
     exploration_column: str = "explored"
+    reference: tuple[Any, Any] | None = None
     target_recall: float = 0.95
     by: list[str] = field(default_factory=list)
     title: str = "loopwatch report"

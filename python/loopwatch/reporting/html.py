@@ -99,8 +99,14 @@ def _sections(data: ReportData) -> list[Section]:
             "Popularity drift: ARP, APLT, coverage, Gini",
             "A degenerate feedback loop shows as ARP and Gini rising while the long-tail share "
             "(APLT) and catalog coverage fall."
+            + (
+                " Item popularity, and with it the head and the long tail, is fixed from the "
+                "shaded reference period; the trend is measured from its start."
+                if data.reference is not None
+                else ""
+            )
             + (f" Trend: {data.trend.verdict}" if data.trend is not None else ""),
-            (lambda: charts.popularity(pop, data.trend, data.by))
+            (lambda: charts.popularity(pop, data.trend, data.by, data.reference))
             if pop is not None and pop.num_rows
             else None,
             "No recommendation lists (a list id column) to measure popularity on.",
