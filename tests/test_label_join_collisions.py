@@ -38,8 +38,8 @@ def engine_join(
         kwargs.get("value"),
         None,
         kwargs.get("threads"),
-        mask,
-        chunk_rows,
+        hash_mask=mask,
+        chunk_rows=chunk_rows,
     )
     return pa.table(result)
 

@@ -79,6 +79,33 @@ def normalize_duration(value: Window | None, argument: str) -> str | int | None:
     return value
 
 
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_SIZE_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def parse_size(value: int | str | None, argument: str) -> int | None:
+    """A byte count: an int, or a string such as ``"512MiB"``, ``"2GB"``, ``"1.5GiB"``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ConfigError(f'{argument}: expected bytes (int) or a size like "2GiB", got {value!r}')
+    if isinstance(value, int):
+        size = value
+    else:
+        text = value.strip().lower().replace(" ", "")
+        number = text.rstrip("kmgtib")
+        unit = text[len(number) :]
+        try:
+            size = int(float(number) * _SIZE_UNITS[unit])
+        except (ValueError, KeyError):
+            raise ConfigError(
+                f'{argument}: cannot read {value!r} as a size; expected e.g. "512MiB", "2GB"'
+            ) from None
+    if size <= 0 or size >= 2**64:
+        raise ConfigError(f"{argument}: must be a positive number of bytes, got {value!r}")
+    return size
+
+
 def column_list(columns: str | Sequence[str] | None, argument: str) -> list[str]:
     """``"a"`` → ``["a"]``; a list of names stays; ``None`` → ``[]``."""
     if columns is None:

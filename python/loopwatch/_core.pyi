@@ -32,6 +32,9 @@ def label_join(
     value: str | None,
     output: str | None,
     threads: int | None,
+    memory_limit: int | None = None,
+    tmp_dir: str | None = None,
+    progress: bool = False,
     hash_mask: int | None = None,
     chunk_rows: int | None = None,
 ) -> Any: ...

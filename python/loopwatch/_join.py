@@ -10,7 +10,7 @@ from typing import Any, Literal, overload
 import pyarrow as pa
 
 from . import _core
-from ._args import Window, normalize_watermark, normalize_windows, source_arg
+from ._args import Window, normalize_watermark, normalize_windows, parse_size, source_arg
 
 Attribution = Literal["last", "first", "all"]
 
@@ -29,6 +29,9 @@ def label_join(
     value: str | None = ...,
     output: None = ...,
     threads: int | None = ...,
+    memory_limit: int | str | None = ...,
+    tmp_dir: str | os.PathLike[str] | None = ...,
+    progress: bool = ...,
 ) -> pa.Table: ...
 
 
@@ -46,6 +49,9 @@ def label_join(
     value: str | None = ...,
     output: str | os.PathLike[str],
     threads: int | None = ...,
+    memory_limit: int | str | None = ...,
+    tmp_dir: str | os.PathLike[str] | None = ...,
+    progress: bool = ...,
 ) -> dict[str, Any]: ...
 
 
@@ -62,6 +68,9 @@ def label_join(
     value: str | None = None,
     output: str | os.PathLike[str] | None = None,
     threads: int | None = None,
+    memory_limit: int | str | None = None,
+    tmp_dir: str | os.PathLike[str] | None = None,
+    progress: bool = False,
 ) -> pa.Table | dict[str, Any]:
     """Label each prediction from the feedback events that arrive after it.
 
@@ -106,6 +115,16 @@ def label_join(
 
     ``threads`` caps the worker threads (default: all cores); results never depend on it.
 
+    **Scale.** Parquet predictions (or an explicit ``memory_limit``) take the bounded-memory
+    path: both inputs are read batch by batch (only the key and time columns at first), split
+    by key hash into as many partitions as the ``memory_limit`` budget needs (bytes or a string
+    such as ``"2GiB"``; default ``LOOPWATCH_MEMORY_LIMIT`` or a quarter of the machine's
+    memory), spilled to a private directory under ``tmp_dir`` (default: the system's) when more
+    than one is needed, joined one partition at a time, and written out in input order — to
+    ``output`` directly, which appears only when complete. The temporary directory is removed
+    on success and on error. ``progress=True`` draws a progress bar over rows read on stderr.
+    Results are identical to the in-memory path.
+
     Example::
 
         labeled = lw.label_join(impressions, clicks, on=["user_id", "item_id"],
@@ -126,6 +145,9 @@ def label_join(
         value,
         None if output is None else os.fspath(output),
         threads,
+        parse_size(memory_limit, "memory_limit"),
+        None if tmp_dir is None else os.fspath(tmp_dir),
+        bool(progress),
     )
     if output is not None:
         stats: dict[str, Any] = json.loads(result)

@@ -16,6 +16,8 @@ pub mod normalize;
 pub mod output;
 pub mod pool;
 pub mod popularity;
+pub mod progress;
+pub mod spill;
 pub mod state;
 pub mod trace;
 

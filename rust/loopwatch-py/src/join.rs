@@ -1,9 +1,15 @@
 //! `label_join` across the boundary: Python arguments in, a pyarrow Table (or counts) out.
 
-use loopwatch_core::join::STATS_KEY;
+use std::path::PathBuf;
+
+use loopwatch_core::input::{expand_paths, BatchSource, Source};
+use loopwatch_core::join::{label_join_streaming, StreamOptions, StreamTarget, STATS_KEY};
 use loopwatch_core::join::{WatermarkArg, DEFAULT_CHUNK_ROWS};
 use loopwatch_core::output::write_parquet;
+use loopwatch_core::pool::run_in_pool;
+use loopwatch_core::spill::default_memory_limit;
 use loopwatch_core::JoinOptions;
+use loopwatch_core::LwError;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 use pyo3_arrow::PyTable;
@@ -24,7 +30,8 @@ fn watermark(arg: Option<(String, i64, i64)>) -> Option<WatermarkArg> {
 
 #[pyfunction]
 #[pyo3(signature = (predictions, feedback, on, windows, time, feedback_time, watermark_parts,
-                    attribution, value, output, threads, hash_mask=None, chunk_rows=None))]
+                    attribution, value, output, threads, memory_limit=None, tmp_dir=None,
+                    progress=false, hash_mask=None, chunk_rows=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn label_join<'py>(
     py: Python<'py>,
@@ -39,6 +46,9 @@ pub fn label_join<'py>(
     value: Option<String>,
     output: Option<String>,
     threads: Option<usize>,
+    memory_limit: Option<u64>,
+    tmp_dir: Option<String>,
+    progress: bool,
     hash_mask: Option<u64>,
     chunk_rows: Option<usize>,
 ) -> PyResult<Bound<'py, PyAny>> {
@@ -59,6 +69,30 @@ pub fn label_join<'py>(
         chunk_rows: chunk_rows.unwrap_or(DEFAULT_CHUNK_ROWS),
         ..JoinOptions::new(on, Vec::new())
     };
+    // Parquet predictions, or an explicit memory budget: the bounded-memory path.
+    let streaming = matches!(predictions, Source::Paths(_)) || memory_limit.is_some();
+    if streaming {
+        let stream = StreamOptions {
+            memory_limit: memory_limit.unwrap_or_else(default_memory_limit),
+            tmp_dir: tmp_dir.map(PathBuf::from),
+            progress,
+        };
+        let target = match &output {
+            Some(path) => StreamTarget::Parquet(path.clone()),
+            None => StreamTarget::Table,
+        };
+        let joined = detached(py, || {
+            let predictions = batch_source(predictions, "predictions")?;
+            let feedback = batch_source(feedback, "feedback")?;
+            run_in_pool(options.threads, || {
+                label_join_streaming(predictions, feedback, &options, &stream, target)
+            })?
+        })?;
+        return match output {
+            Some(_) => Ok(PyString::new(py, &joined.stats.to_json()).into_any()),
+            None => PyTable::try_new(joined.batches, joined.schema)?.into_pyarrow(py),
+        };
+    }
     let joined = detached(py, || {
         let joined = loopwatch_core::label_join(predictions, feedback, &options)?;
         if let Some(path) = &output {
@@ -71,4 +105,12 @@ pub fn label_join<'py>(
         Some(_) => Ok(PyString::new(py, &joined.stats.to_json()).into_any()),
         None => PyTable::try_new(joined.batches, joined.schema)?.into_pyarrow(py),
     }
+}
+
+/// A source as batches read one at a time (Parquet paths expanded in order).
+fn batch_source(source: Source, input: &str) -> Result<BatchSource, LwError> {
+    Ok(match source {
+        Source::Batches(table) => BatchSource::Memory(table),
+        Source::Paths(paths) => BatchSource::Files(expand_paths(&paths, input)?),
+    })
 }

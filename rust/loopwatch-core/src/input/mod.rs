@@ -1,5 +1,6 @@
 //! Inputs: Arrow batches already in memory, or Parquet files read here.
 
+mod batches;
 mod parquet_files;
 
 use arrow::datatypes::SchemaRef;
@@ -7,7 +8,8 @@ use arrow::record_batch::RecordBatch;
 
 use crate::error::Result;
 
-pub use parquet_files::{expand_paths, read_parquet};
+pub use batches::{BatchIter, BatchSource};
+pub use parquet_files::{expand_paths, first_schema, read_parquet};
 
 /// Where a table comes from.
 pub enum Source {

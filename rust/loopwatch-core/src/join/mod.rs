@@ -12,6 +12,7 @@ mod partition;
 mod plan;
 mod scan;
 mod stats;
+mod stream;
 mod times;
 
 use std::collections::HashMap;
@@ -23,6 +24,7 @@ use rayon::prelude::*;
 
 pub use options::{Attribution, JoinOptions, WatermarkArg, WindowArg, DEFAULT_CHUNK_ROWS};
 pub use stats::{JoinStats, LabelCounts, STATS_KEY};
+pub use stream::{label_join_streaming, StreamOptions, StreamTarget};
 
 use crate::duration::unit_name;
 use crate::error::Result;
