@@ -103,7 +103,10 @@ impl Partition {
                 if writer.is_none() {
                     let file =
                         File::create(&*path).map_err(|e| io_err(path.display().to_string(), e))?;
-                    *writer = Some(Box::new(StreamWriter::try_new(BufWriter::new(file), schema)?));
+                    *writer = Some(Box::new(StreamWriter::try_new(
+                        BufWriter::new(file),
+                        schema,
+                    )?));
                 }
                 if let Some(w) = writer.as_mut() {
                     w.write(&batch)?;

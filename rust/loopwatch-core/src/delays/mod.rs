@@ -13,29 +13,30 @@ use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::input::{load, rechunk, Source};
+use crate::input::{for_each_group, load, Source};
 
 const CHUNK_ROWS: usize = 1 << 16;
 
 impl DelayProfileState {
-    /// Add every row of `source` (chunks in parallel in the current pool, merged in order).
+    /// Add every row of `source` (Parquet paths a group of batches at a time; each group's
+    /// chunks in parallel in the current pool, merged in order).
     pub fn update_source(&mut self, source: Source) -> Result<()> {
         let columns = self.columns();
-        let names: Vec<&str> = columns.iter().map(String::as_str).collect();
-        let table = load(source, Some(&names), "labeled")?;
-        self.resolve(&table.schema)?;
-        let chunks = rechunk(&table, CHUNK_ROWS)?;
-        let partials: Vec<DelayProfileState> = chunks
-            .par_iter()
-            .map(|chunk| {
-                let mut part = self.empty_like();
-                part.update_batch(chunk)?;
-                Ok(part)
-            })
-            .collect::<Result<_>>()?;
-        for partial in partials {
-            self.merge(partial)?;
-        }
+        for_each_group(source, &columns, "labeled", CHUNK_ROWS, |schema, chunks| {
+            self.resolve(schema)?;
+            let partials: Vec<DelayProfileState> = chunks
+                .par_iter()
+                .map(|chunk| {
+                    let mut part = self.empty_like();
+                    part.update_batch(chunk)?;
+                    Ok(part)
+                })
+                .collect::<Result<_>>()?;
+            for partial in partials {
+                self.merge(partial)?;
+            }
+            Ok(())
+        })?;
         Ok(())
     }
 }

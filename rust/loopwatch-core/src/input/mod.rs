@@ -82,3 +82,66 @@ pub fn rechunk(table: &InputTable, rows: usize) -> Result<Vec<RecordBatch>> {
     flush(&mut pending, &mut out)?;
     Ok(out)
 }
+
+/// Rows per group handed to `for_each_group` when reading Parquet (bounded memory).
+pub const STREAM_GROUP_ROWS: usize = 1 << 20;
+
+/// Feed `source` to `work` in groups of batches of at most `chunk_rows` rows each: an
+/// in-memory table in one group; Parquet paths read batch by batch, about `STREAM_GROUP_ROWS`
+/// rows per group, so a path input is never materialized whole. Returns the schema.
+pub fn for_each_group(
+    source: Source,
+    columns: &[String],
+    input: &str,
+    chunk_rows: usize,
+    mut work: impl FnMut(&SchemaRef, Vec<RecordBatch>) -> Result<()>,
+) -> Result<SchemaRef> {
+    match source {
+        Source::Batches(table) => {
+            let schema = table.schema.clone();
+            work(&schema, rechunk(&table, chunk_rows)?)?;
+            Ok(schema)
+        }
+        Source::Paths(paths) => {
+            let files = BatchSource::Files(expand_paths(&paths, input)?);
+            let mut schema: Option<SchemaRef> = None;
+            let mut group: Vec<RecordBatch> = Vec::new();
+            let mut rows = 0;
+            for batch in files.batches(Some(columns), input)? {
+                let batch = batch?;
+                schema.get_or_insert_with(|| batch.schema());
+                rows += batch.num_rows();
+                group.push(batch);
+                if rows >= STREAM_GROUP_ROWS {
+                    let s = schema.clone().expect("set above");
+                    let table = InputTable {
+                        schema: s.clone(),
+                        batches: std::mem::take(&mut group),
+                    };
+                    work(&s, rechunk(&table, chunk_rows)?)?;
+                    rows = 0;
+                }
+            }
+            let schema = match schema {
+                Some(s) => s,
+                None => {
+                    // No rows at all: the projected schema of the first file.
+                    let full = source_schema(&Source::Paths(paths), input)?;
+                    let mut indices: Vec<usize> = columns
+                        .iter()
+                        .filter_map(|c| full.index_of(c).ok())
+                        .collect();
+                    indices.sort_unstable();
+                    indices.dedup();
+                    std::sync::Arc::new(full.project(&indices)?)
+                }
+            };
+            let table = InputTable {
+                schema: schema.clone(),
+                batches: group,
+            };
+            work(&schema, rechunk(&table, chunk_rows)?)?;
+            Ok(schema)
+        }
+    }
+}

@@ -15,7 +15,7 @@ use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::input::{load, rechunk, Source};
+use crate::input::{for_each_group, Source};
 use crate::pool::run_in_pool;
 use crate::trace::Stages;
 
@@ -40,20 +40,21 @@ pub fn label_metrics(
 }
 
 impl LabelMetricsState {
-    /// Add every row of `source` (in the current rayon pool).
+    /// Add every row of `source` (in the current rayon pool; Parquet paths are read a group
+    /// of batches at a time, each group's chunks in parallel, merged in order).
     pub fn update_source(&mut self, source: Source) -> Result<()> {
         let columns = self.config.columns();
-        let names: Vec<&str> = columns.iter().map(String::as_str).collect();
-        let table = load(source, Some(&names), "labeled")?;
-        self.resolve(&table.schema)?;
-        let chunks = rechunk(&table, CHUNK_ROWS)?;
-        let partials: Vec<LabelMetricsState> = chunks
-            .par_iter()
-            .map(|chunk| self.partial(chunk))
-            .collect::<Result<_>>()?;
-        for partial in partials {
-            self.merge(partial)?;
-        }
+        for_each_group(source, &columns, "labeled", CHUNK_ROWS, |schema, chunks| {
+            self.resolve(schema)?;
+            let partials: Vec<LabelMetricsState> = chunks
+                .par_iter()
+                .map(|chunk| self.partial(chunk))
+                .collect::<Result<_>>()?;
+            for partial in partials {
+                self.merge(partial)?;
+            }
+            Ok(())
+        })?;
         Ok(())
     }
 
