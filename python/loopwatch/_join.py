@@ -122,7 +122,8 @@ def label_join(
     memory), spilled to a private directory under ``tmp_dir`` (default: the system's) when more
     than one is needed, joined one partition at a time, and written out in input order — to
     ``output`` directly, which appears only when complete. The temporary directory is removed
-    on success and on error. ``progress=True`` draws a progress bar over rows read on stderr.
+    on success and on error (Ctrl-C takes effect when the call returns, after the clean-up).
+    ``progress=True`` draws a progress bar over rows read on stderr (and takes this path too).
     Results are identical to the in-memory path.
 
     Example::

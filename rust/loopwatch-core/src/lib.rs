@@ -14,6 +14,7 @@ pub mod join;
 pub mod label_metrics;
 pub mod normalize;
 pub mod output;
+pub mod pipeline;
 pub mod pool;
 pub mod popularity;
 pub mod progress;

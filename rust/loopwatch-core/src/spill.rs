@@ -12,15 +12,36 @@ use arrow::record_batch::RecordBatch;
 
 use crate::error::{io_err, Result};
 
-/// The default memory budget: `LOOPWATCH_MEMORY_LIMIT` (bytes), else a quarter of the
-/// machine's memory, else 2 GiB.
-pub fn default_memory_limit() -> u64 {
-    if let Some(v) = std::env::var("LOOPWATCH_MEMORY_LIMIT")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|&v| v > 0)
-    {
-        return v;
+/// A size such as `"1073741824"`, `"512MiB"`, `"2GB"` or `"1.5GiB"` in bytes.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let t = text.trim().to_ascii_lowercase().replace(' ', "");
+    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let scale: f64 = match unit {
+        "" | "b" => 1.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "tb" => 1e12,
+        "kib" => 1024.0,
+        "mib" => 1024f64.powi(2),
+        "gib" => 1024f64.powi(3),
+        "tib" => 1024f64.powi(4),
+        _ => return None,
+    };
+    let bytes = number.parse::<f64>().ok()? * scale;
+    (bytes >= 1.0 && bytes < u64::MAX as f64).then_some(bytes as u64)
+}
+
+/// The default memory budget: `LOOPWATCH_MEMORY_LIMIT` (bytes or a size like "2GiB"; an
+/// unreadable value is an error), else a quarter of the machine's memory, else 2 GiB.
+pub fn default_memory_limit() -> Result<u64> {
+    if let Ok(v) = std::env::var("LOOPWATCH_MEMORY_LIMIT") {
+        return parse_size(&v).ok_or_else(|| {
+            crate::error::config_err(format!(
+                "LOOPWATCH_MEMORY_LIMIT: cannot read {v:?} as a size; expected e.g. \"2GiB\""
+            ))
+        });
     }
     let total_kib = std::fs::read_to_string("/proc/meminfo")
         .ok()
@@ -30,7 +51,7 @@ pub fn default_memory_limit() -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|v| v.parse::<u64>().ok())
         });
-    total_kib.map_or(2 << 30, |kib| kib * 1024 / 4)
+    Ok(total_kib.map_or(2 << 30, |kib| kib * 1024 / 4))
 }
 
 /// A directory of our own under `parent` (default: the system's temp dir).
@@ -39,14 +60,20 @@ pub struct TempDir {
 }
 
 impl TempDir {
-    pub fn new(parent: Option<&Path>) -> Result<TempDir> {
-        let parent = parent.map_or_else(std::env::temp_dir, Path::to_path_buf);
+    /// Is `parent` an existing directory?
+    pub fn check_parent(parent: &Path) -> Result<()> {
         if !parent.is_dir() {
             return Err(io_err(
                 parent.display().to_string(),
                 "tmp_dir: not an existing directory",
             ));
         }
+        Ok(())
+    }
+
+    pub fn new(parent: Option<&Path>) -> Result<TempDir> {
+        let parent = parent.map_or_else(std::env::temp_dir, Path::to_path_buf);
+        TempDir::check_parent(&parent)?;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
@@ -73,6 +100,8 @@ pub enum Partition {
         path: PathBuf,
         writer: Option<Box<StreamWriter<BufWriter<File>>>>,
         schema: SchemaRef,
+        /// Written and closed: `take_all` reads the file back.
+        sealed: bool,
     },
 }
 
@@ -86,6 +115,7 @@ impl Partition {
             path: dir.path().join(format!("{name}.arrows")),
             writer: None,
             schema,
+            sealed: false,
         }
     }
 
@@ -99,6 +129,7 @@ impl Partition {
                 path,
                 writer,
                 schema,
+                ..
             } => {
                 if writer.is_none() {
                     let file =
@@ -116,16 +147,33 @@ impl Partition {
         Ok(())
     }
 
+    /// Finish writing (closing the file, so that splitting one side into many partitions
+    /// never holds more files open than there are partitions).
+    pub fn seal(&mut self) -> Result<()> {
+        if let Partition::File { writer, sealed, .. } = self {
+            if let Some(mut w) = writer.take() {
+                w.finish()?;
+                *sealed = true;
+            }
+        }
+        Ok(())
+    }
+
     /// Every batch pushed, in order (files are finished and read back).
     pub fn take_all(&mut self) -> Result<Vec<RecordBatch>> {
         match self {
             Partition::Memory(batches) => Ok(std::mem::take(batches)),
-            Partition::File { path, writer, .. } => {
-                let Some(mut w) = writer.take() else {
-                    return Ok(Vec::new());
-                };
-                w.finish()?;
-                drop(w);
+            Partition::File {
+                path,
+                writer,
+                sealed,
+                ..
+            } => {
+                if let Some(mut w) = writer.take() {
+                    w.finish()?;
+                } else if !*sealed {
+                    return Ok(Vec::new()); // nothing was ever pushed
+                }
                 let file = File::open(&*path).map_err(|e| io_err(path.display().to_string(), e))?;
                 let reader = StreamReader::try_new(BufReader::new(file), None)?;
                 let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
@@ -141,12 +189,17 @@ impl Partition {
             Partition::Memory(batches) => {
                 Ok(PartitionReader::Memory(std::mem::take(batches).into_iter()))
             }
-            Partition::File { path, writer, .. } => {
-                let Some(mut w) = writer.take() else {
+            Partition::File {
+                path,
+                writer,
+                sealed,
+                ..
+            } => {
+                if let Some(mut w) = writer.take() {
+                    w.finish()?;
+                } else if !*sealed {
                     return Ok(PartitionReader::Memory(Vec::new().into_iter()));
-                };
-                w.finish()?;
-                drop(w);
+                }
                 let file = File::open(&*path).map_err(|e| io_err(path.display().to_string(), e))?;
                 Ok(PartitionReader::File(StreamReader::try_new(
                     BufReader::new(file),

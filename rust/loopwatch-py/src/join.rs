@@ -69,11 +69,16 @@ pub fn label_join<'py>(
         chunk_rows: chunk_rows.unwrap_or(DEFAULT_CHUNK_ROWS),
         ..JoinOptions::new(on, Vec::new())
     };
-    // Parquet predictions, or an explicit memory budget: the bounded-memory path.
-    let streaming = matches!(predictions, Source::Paths(_)) || memory_limit.is_some();
+    // Parquet predictions, an explicit memory budget or a progress bar: the bounded-memory,
+    // batch-by-batch path.
+    let streaming = matches!(predictions, Source::Paths(_)) || memory_limit.is_some() || progress;
     if streaming {
+        let memory_limit = match memory_limit {
+            Some(limit) => limit,
+            None => default_memory_limit().map_err(|e| to_py(py, e))?,
+        };
         let stream = StreamOptions {
-            memory_limit: memory_limit.unwrap_or_else(default_memory_limit),
+            memory_limit,
             tmp_dir: tmp_dir.map(PathBuf::from),
             progress,
         };

@@ -26,8 +26,10 @@ use crate::error::{LwError, Result};
 use crate::input::{BatchSource, InputTable};
 use crate::normalize::Chunk;
 use crate::output::ParquetSink;
+use crate::pipeline::pipeline;
 use crate::progress::Progress;
 use crate::spill::{Partition, PartitionReader, TempDir};
+use crate::trace::Stages;
 
 /// How a streaming join may use memory and disk.
 #[derive(Clone, Debug)]
@@ -74,6 +76,9 @@ pub fn label_join_streaming(
         fb_rows,
         &fb_proj.0,
     );
+    if let Some(dir) = &stream.tmp_dir {
+        TempDir::check_parent(dir)?; // a typo shows now, not once the data outgrows the budget
+    }
     let temp = if parts > 1 {
         Some(TempDir::new(stream.tmp_dir.as_deref())?)
     } else {
@@ -88,6 +93,8 @@ pub fn label_join_streaming(
             .collect()
     };
     let mut progress = Progress::new("label_join", 2 * pred_rows + fb_rows, stream.progress);
+    let mut stages = Stages::start();
+    stages.count("partitions", parts);
 
     // 1. Split both sides by key hash; the default watermark comes with the feedback pass.
     let mut fb_parts = new_parts("feedback", &fb_proj.0);
@@ -103,16 +110,31 @@ pub fn label_join_streaming(
         split(&batch, &partition_ids(&chunk, parts), &mut fb_parts)?;
         progress.advance(batch.num_rows() as u64);
     }
+    for part in &mut fb_parts {
+        part.seal()?;
+    }
     if plan.watermark.is_none() {
         plan.watermark = latest;
     }
+    stages.mark("split feedback");
     let mut pred_parts = new_parts("predictions", &pred_proj.0);
-    for batch in predictions.batches(Some(&pred_columns), "predictions")? {
-        let batch = batch?;
-        let chunk = Chunk::from_batch(&batch, &plan.predictions)?;
-        split(&batch, &partition_ids(&chunk, parts), &mut pred_parts)?;
+    let predictions_read = predictions
+        .batches(Some(&pred_columns), "predictions")?
+        .map(|batch| {
+            let batch = batch?;
+            let chunk = Chunk::from_batch(&batch, &plan.predictions)?;
+            let ids = partition_ids(&chunk, parts);
+            Ok((batch, ids))
+        });
+    pipeline(predictions_read, |(batch, ids)| {
+        split(&batch, &ids, &mut pred_parts)?;
         progress.advance(batch.num_rows() as u64);
+        Ok(())
+    })?;
+    for part in &mut pred_parts {
+        part.seal()?;
     }
+    stages.mark("split predictions");
 
     // 2. Join partition by partition; keep each one's label columns in its row order.
     let label_count = plan.output_fields().len();
@@ -143,6 +165,7 @@ pub fn label_join_streaming(
         });
     }
     let stats = stats.unwrap_or_default();
+    stages.mark("join partitions");
 
     // 3. Predictions again, in order, each row taking the next labels of its partition.
     let schema = output_schema(&plan, &pred_schema, &stats);
@@ -159,23 +182,30 @@ pub fn label_join_streaming(
         .map(|p| p.into_reader().map(LabelReader::new))
         .collect::<Result<_>>()?;
     let mut batches = Vec::new();
-    for batch in predictions.batches(None, "predictions")? {
+    // Decoding and labeling on a helper thread, encoding here: the two overlap.
+    let labeled = predictions.batches(None, "predictions")?.map(|batch| {
         let batch = batch?;
         let keys = batch.project(&pred_proj.1)?;
         let chunk = Chunk::from_batch(&keys, &plan.predictions)?;
         let labels = gather(&mut readers, &partition_ids(&chunk, parts), &label_schema)?;
         let mut columns = batch.columns().to_vec();
         columns.extend(labels);
-        let out = RecordBatch::try_new(schema.clone(), columns)?;
+        Ok(RecordBatch::try_new(schema.clone(), columns)?)
+    });
+    pipeline(labeled, |out| {
+        progress.advance(out.num_rows() as u64);
         match sink.as_mut() {
-            Some(s) => s.write(&out)?,
-            None => batches.push(out),
+            Some(s) => s.write(&out),
+            None => {
+                batches.push(out);
+                Ok(())
+            }
         }
-        progress.advance(batch.num_rows() as u64);
-    }
+    })?;
     if let Some(s) = sink {
         s.finish()?;
     }
+    stages.mark("labeled output");
     progress.finish();
     drop(temp);
     Ok(JoinOutput {
@@ -215,10 +245,14 @@ fn row_bytes(schema: &Schema) -> u64 {
     3 * (width + 16)
 }
 
+/// At most this many partitions: each keeps a file open while one side is split (each side's
+/// files are closed once it is split), within the usual limits of 256 or 1024 open files. (A budget too small for this many is exceeded, not failed.)
+const MAX_PARTITIONS: u64 = 128;
+
 /// Enough partitions for one partition's join state to fit `memory_limit`.
 fn partition_count(limit: u64, pred_rows: u64, pred: &Schema, fb_rows: u64, fb: &Schema) -> usize {
     let need = pred_rows * row_bytes(pred) + fb_rows * row_bytes(fb);
-    need.div_ceil(limit.max(1)).clamp(1, 4096) as usize
+    need.div_ceil(limit.max(1)).clamp(1, MAX_PARTITIONS) as usize
 }
 
 /// The partition of each row: by key hash; rows without a usable key go to partition 0.

@@ -7,9 +7,6 @@ use std::path::Path;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
 
 use crate::error::{io_err, Result};
 
@@ -49,14 +46,7 @@ fn write_file(
 ) -> Result<()> {
     let name = temp.display().to_string();
     let file = File::create(temp).map_err(|e| io_err(&name, e))?;
-    let pairs = metadata
-        .iter()
-        .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
-        .collect();
-    let properties = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .set_key_value_metadata(Some(pairs))
-        .build();
+    let properties = super::writer_properties(schema, metadata);
     let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(properties))?;
     for batch in batches {
         writer.write(batch)?;

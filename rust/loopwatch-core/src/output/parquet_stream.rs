@@ -8,9 +8,6 @@ use std::path::{Path, PathBuf};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
 
 use crate::error::{io_err, Result};
 
@@ -37,14 +34,7 @@ impl ParquetSink {
             std::process::id()
         ));
         let file = File::create(&temp).map_err(|e| io_err(temp.display().to_string(), e))?;
-        let pairs = metadata
-            .iter()
-            .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
-            .collect();
-        let properties = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::default()))
-            .set_key_value_metadata(Some(pairs))
-            .build();
+        let properties = super::writer_properties(schema, metadata);
         let writer = ArrowWriter::try_new(file, schema.clone(), Some(properties))?;
         Ok(ParquetSink {
             target,
@@ -62,11 +52,18 @@ impl ParquetSink {
 
     /// Close the file and move it into place.
     pub fn finish(mut self) -> Result<()> {
-        if let Some(w) = self.writer.take() {
-            w.close()?;
+        let closed = match self.writer.take() {
+            Some(w) => w.close().map(|_| ()).map_err(Into::into),
+            None => Ok(()),
+        };
+        let result = closed.and_then(|()| {
+            std::fs::rename(&self.temp, &self.target)
+                .map_err(|e| io_err(self.target.display().to_string(), e))
+        });
+        if result.is_err() {
+            let _ = std::fs::remove_file(&self.temp);
         }
-        std::fs::rename(&self.temp, &self.target)
-            .map_err(|e| io_err(self.target.display().to_string(), e))
+        result
     }
 }
 

@@ -1,0 +1,39 @@
+//! Two-stage pipelines: a producer thread (e.g. decoding Parquet) feeding the current thread
+//! (e.g. encoding Parquet) through a small bounded channel, so the two overlap on two cores.
+
+use std::sync::mpsc::sync_channel;
+
+use crate::error::{LwError, Result};
+
+/// Run `items` on a helper thread while `consume` takes them here, in order. Stops at the
+/// first error from either side (the producer then stops at its next item).
+pub fn pipeline<T: Send>(
+    items: impl Iterator<Item = Result<T>> + Send,
+    mut consume: impl FnMut(T) -> Result<()>,
+) -> Result<()> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = sync_channel::<Result<T>>(2);
+        let producer = scope.spawn(move || {
+            for item in items {
+                let failed = item.is_err();
+                if tx.send(item).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        let mut outcome = Ok(());
+        for item in rx.iter() {
+            if let Err(e) = item.and_then(&mut consume) {
+                outcome = Err(e);
+                break;
+            }
+        }
+        drop(rx);
+        if producer.join().is_err() && outcome.is_ok() {
+            outcome = Err(LwError::Data(
+                "internal error: a reader thread panicked".into(),
+            ));
+        }
+        outcome
+    })
+}
