@@ -11,9 +11,6 @@ from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
-import duckdb
-import polars as pl
-
 
 def machine() -> str:
     model = "unknown CPU"
@@ -27,6 +24,9 @@ def machine() -> str:
 
 
 def threads() -> str:
+    import duckdb  # (imported here: the scaling script runs where only pyarrow is installed)
+    import polars as pl
+
     with duckdb.connect() as con:  # a fresh connection, as duckdb_label_join uses
         ddb = con.sql("SELECT current_setting('threads')").fetchall()[0][0]
     return (
