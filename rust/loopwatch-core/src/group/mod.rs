@@ -172,6 +172,9 @@ impl Grouping {
         let mut by = Vec::with_capacity(n.min(64));
         for _ in 0..n {
             let name = input.str()?;
+            if name.contains('\0') {
+                return Err(input.corrupt("a column name with a NUL byte"));
+            }
             let output_type = types::read(input)?;
             let kind = key_kind(&output_type, &name, "state bytes")?;
             by.push(ByColumn {
