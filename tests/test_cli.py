@@ -272,3 +272,36 @@ def test_a_real_process_prints_one_line_and_no_traceback(tmp_path: Path) -> None
     assert completed.stderr.strip().splitlines() == [
         f"Error: LABELED: no such file or directory: {tmp_path / 'missing.parquet'}"
     ]
+
+
+def test_label_spills_within_a_memory_limit_with_a_progress_bar(
+    logs: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    out, spill = tmp_path / "labeled.parquet", tmp_path / "spill"
+    spill.mkdir()
+    args = ["--on", "user_id,item_id", "--window", "30m", "--out", out]
+    capfd.readouterr()
+    result = run(
+        "label", logs / "predictions.parquet", logs / "feedback.parquet", *args,
+        "--memory-limit", "10KiB", "--tmp-dir", spill,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "100%" in capfd.readouterr().err  # drawn by the engine on the real stderr
+    want = lw.label_join(
+        pq.read_table(logs / "predictions.parquet"),
+        pq.read_table(logs / "feedback.parquet"),
+        on=["user_id", "item_id"],
+        windows="30m",
+    )
+    assert pq.read_table(out).equals(want)
+    assert list(spill.iterdir()) == []
+
+
+def test_label_bad_memory_limit(logs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "labeled.parquet"
+    result = run(
+        "label", logs / "predictions.parquet", logs / "feedback.parquet",
+        "--on", "user_id,item_id", "--window", "30m", "--out", out, "--memory-limit", "lots",
+    )  # fmt: skip
+    assert_one_line_error(result, "--memory-limit", "lots")
+    assert not out.exists()

@@ -114,6 +114,12 @@ def main() -> None:
     default="last",
     show_default=True,
 )
+@click.option(
+    "--memory-limit",
+    default=None,
+    help="Memory budget, e.g. 2GiB [default: LOOPWATCH_MEMORY_LIMIT or a quarter of RAM].",
+)
+@click.option("--tmp-dir", default=None, help="Where partitions spill [default: system temp].")
 def label(
     predictions: str,
     feedback: str,
@@ -124,13 +130,16 @@ def label(
     feedback_time: str | None,
     watermark: str | None,
     attribution: str,
+    memory_limit: str | None,
+    tmp_dir: str | None,
 ) -> None:
     """Label PREDICTIONS with the FEEDBACK that follows them (Parquet files, directories or
-    globs) and write the labeled table to --out as Parquet."""
+    globs) and write the labeled table to --out as Parquet, in bounded memory (partitions
+    spill to --tmp-dir beyond --memory-limit), with a progress bar on stderr."""
     _check_input(predictions, "PREDICTIONS")
     _check_input(feedback, "FEEDBACK")
-    # TODO(streaming issue): a progress bar once label_join streams its inputs.
     options = {"windows": "--window", "on": "--on", "time": "--time", "watermark": "--watermark"}
+    options |= {"memory_limit": "--memory-limit", "tmp_dir": "--tmp-dir"}
     with _user_errors(options | {"feedback_time": "--feedback-time"}):
         out.parent.mkdir(parents=True, exist_ok=True)
         stats = label_join(
@@ -143,6 +152,9 @@ def label(
             watermark=_parse_watermark(watermark),
             attribution=cast(Attribution, attribution),
             output=out,
+            memory_limit=memory_limit,
+            tmp_dir=tmp_dir,
+            progress=True,
         )
     _print_counts(stats, out)
 
