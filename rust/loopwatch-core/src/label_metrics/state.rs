@@ -95,20 +95,28 @@ pub struct GroupAgg {
     pub n: u64,
     pub n_labeled: u64,
     pub positives: u64,
-    /// `score.to_bits() << 1 | label` per labeled row (only with a score column), any order.
-    pub scored: Vec<u64>,
+    /// `score.to_bits() << 1 | label` per labeled row (only with a score column), any order,
+    /// in parts: merging moves parts instead of copying words; `finalize` joins them once.
+    pub scored: Vec<Vec<u64>>,
 }
 
 impl GroupAgg {
+    /// Every word, joined into one vector (exact size, one copy) and sorted.
+    pub fn sorted_words(&self) -> Vec<u64> {
+        let mut all = Vec::with_capacity(self.scored.iter().map(Vec::len).sum());
+        for part in &self.scored {
+            all.extend_from_slice(part);
+        }
+        all.sort_unstable();
+        all
+    }
+
     fn merge(&mut self, other: GroupAgg) {
         self.n += other.n;
         self.n_labeled += other.n_labeled;
         self.positives += other.positives;
-        if self.scored.is_empty() {
-            self.scored = other.scored;
-        } else {
-            self.scored.extend_from_slice(&other.scored);
-        }
+        self.scored
+            .extend(other.scored.into_iter().filter(|p| !p.is_empty()));
     }
 }
 
@@ -178,6 +186,16 @@ impl LabelMetricsState {
         };
         let assigned = grouping.assign(batch)?;
         let mut local = vec![GroupAgg::default(); assigned.keys.len()];
+        if scores.is_some() {
+            // Exact capacities first: each group's words are written once, never regrown.
+            let mut labeled = vec![0usize; local.len()];
+            for (i, &g) in assigned.row_group.iter().enumerate() {
+                labeled[g as usize] += labels.is_known(i) as usize;
+            }
+            for (agg, n) in local.iter_mut().zip(labeled) {
+                agg.scored.push(Vec::with_capacity(n));
+            }
+        }
         for (i, &g) in assigned.row_group.iter().enumerate() {
             let agg = &mut local[g as usize];
             agg.n += 1;
@@ -187,7 +205,7 @@ impl LabelMetricsState {
                 agg.positives += label;
                 if let Some(scores) = &scores {
                     // `+ 0.0` turns -0.0 into 0.0, whose bits sort first.
-                    agg.scored.push((scores[i] + 0.0).to_bits() << 1 | label);
+                    agg.scored[0].push((scores[i] + 0.0).to_bits() << 1 | label);
                 }
             }
         }
@@ -253,9 +271,7 @@ impl LabelMetricsState {
             out.u64(agg.n);
             out.u64(agg.n_labeled);
             out.u64(agg.positives);
-            let mut scored = agg.scored.clone();
-            scored.sort_unstable();
-            out.u64s(&scored);
+            out.u64s(&agg.sorted_words());
         }
         out.finish()
     }
@@ -276,7 +292,7 @@ impl LabelMetricsState {
                 n: input.u64()?,
                 n_labeled: input.u64()?,
                 positives: input.u64()?,
-                scored: input.u64s()?,
+                scored: vec![input.u64s()?],
             };
             check_group(&key, &agg, grouping.as_ref(), config.score.is_some())
                 .map_err(|what| input.corrupt(what))?;
@@ -307,16 +323,16 @@ fn check_group(
         return Err("impossible counts");
     }
     let expected = if scored { agg.n_labeled } else { 0 };
-    if agg.scored.len() as u64 != expected {
+    let words = agg.scored.iter().flatten();
+    if words.clone().count() as u64 != expected {
         return Err("a score count that differs from the labeled rows");
     }
-    let positives = agg.scored.iter().filter(|&&w| w & 1 == 1).count() as u64;
+    let positives = words.clone().filter(|&&w| w & 1 == 1).count() as u64;
     if scored && positives != agg.positives {
         return Err("scored positives that differ from the positives");
     }
-    if agg
-        .scored
-        .iter()
+    if words
+        .clone()
         .any(|&w| !(0.0..=1.0).contains(&f64::from_bits(w >> 1)))
     {
         return Err("a score outside [0, 1]");
