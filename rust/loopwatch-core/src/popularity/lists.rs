@@ -8,14 +8,15 @@ use std::collections::HashMap;
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::compute::{cast_with_options, CastOptions};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
-use arrow::record_batch::RecordBatch;
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use rayon::prelude::*;
+use xxhash_rust::xxh3::xxh3_64;
 
-use super::items::{null_error, Interner, ValueColumn};
+use super::items::{dense_range_limit, min_max, null_error, Interner, ValueColumn};
 use super::state::{ItemCount, LengthCounts};
 use crate::error::{schema_err, LwError, Result};
 use crate::group::{column_index, GroupKey, Grouping};
-use crate::normalize::KeyColumn;
+use crate::normalize::{combine, fmix64, KeyColumn};
 
 /// Where a table's columns are and how lists are cut.
 pub struct ListLayout<'a> {
@@ -25,15 +26,17 @@ pub struct ListLayout<'a> {
     pub k: Option<usize>,
 }
 
-/// One chunk, normalized.
-/// A chunk prepared for list building: its rows, (list, row, position) runs and item ids.
+/// A chunk prepared for list building: the chunk, its runs of equal list ids `(start, end,
+/// hash of the list id)` and its item column.
 type PreparedChunk = (Chunk, Vec<(u32, u32, u64)>, ValueColumn);
 
+/// One chunk, normalized.
 struct Chunk {
     keys: Vec<KeyColumn>,
     items: Vec<u32>,
     positions: Option<Vec<(bool, i64)>>,
-    row_group: Vec<u32>,
+    /// Local group of each run (of its first row), indexing `group_keys`.
+    run_group: Vec<u32>,
     group_keys: Vec<GroupKey>,
 }
 
@@ -52,6 +55,7 @@ pub fn count_lists(
     grouping: &Grouping,
     items: &mut Interner,
 ) -> Result<Vec<(GroupKey, u64, LengthCounts)>> {
+    let mut stages = crate::trace::Stages::start();
     let mut offsets = Vec::with_capacity(batches.len());
     let mut total = 0usize;
     for b in batches {
@@ -65,7 +69,9 @@ pub fn count_lists(
         .map(|(batch, &offset)| prepare(batch, offset, layout, grouping))
         .collect::<Result<_>>()?;
     let (mut chunks, run_lists, columns): (Vec<_>, Vec<_>, Vec<_>) = multiunzip(prepared);
+    stages.mark("pop: prepare chunks");
     assign_item_ids(&mut chunks, &columns, items)?;
+    stages.mark("pop: item ids");
 
     let mut runs = Vec::new();
     let mut hashes = Vec::new();
@@ -79,34 +85,36 @@ pub fn count_lists(
             hashes.push(hash);
         }
     }
-    let (heads, next) = link_runs(&runs, &hashes, &chunks);
+    stages.count("pop: runs", runs.len());
+    let (is_head, next) = link_runs(&runs, &hashes, &chunks);
+    stages.mark("pop: link runs");
 
-    // Global group slots (keys in first-seen order).
+    // Global group slots (keys in first-seen order); each list goes to the slot of its first
+    // run, lists of a slot in input order.
     let mut slot_of: HashMap<GroupKey, u32> = HashMap::new();
     let mut slot_keys: Vec<GroupKey> = Vec::new();
-    let chunk_slots: Vec<Vec<u32>> = chunks
-        .iter()
-        .map(|chunk| {
-            chunk
-                .group_keys
-                .iter()
-                .map(|key| {
-                    *slot_of.entry(key.clone()).or_insert_with(|| {
-                        slot_keys.push(key.clone());
-                        (slot_keys.len() - 1) as u32
-                    })
+    let mut lists_of_slot: Vec<Vec<u32>> = Vec::new();
+    let mut r = 0usize;
+    for chunk in &chunks {
+        let slots: Vec<u32> = chunk
+            .group_keys
+            .iter()
+            .map(|key| {
+                *slot_of.entry(key.clone()).or_insert_with(|| {
+                    slot_keys.push(key.clone());
+                    lists_of_slot.push(Vec::new());
+                    (slot_keys.len() - 1) as u32
                 })
-                .collect()
-        })
-        .collect();
-    let mut lists_of_slot: Vec<Vec<u32>> = vec![Vec::new(); slot_keys.len()];
-    for &head in &heads {
-        let run = runs[head as usize];
-        let chunk = &chunks[run.chunk as usize];
-        let slot = chunk_slots[run.chunk as usize][chunk.row_group[run.start as usize] as usize];
-        lists_of_slot[slot as usize].push(head);
+            })
+            .collect();
+        for &group in &chunk.run_group {
+            if is_head[r] {
+                lists_of_slot[slots[group as usize] as usize].push(r as u32);
+            }
+            r += 1;
+        }
     }
-
+    stages.mark("pop: group slots");
     let n_items = items.len();
     let lists = Lists {
         runs: &runs,
@@ -114,23 +122,31 @@ pub fn count_lists(
         chunks: &chunks,
         k: layout.k,
     };
-    const PART: usize = 1 << 15;
+    const PART: usize = 1 << 16;
     let work: Vec<(usize, &[u32])> = lists_of_slot
         .iter()
         .enumerate()
         .flat_map(|(slot, l)| l.chunks(PART).map(move |part| (slot, part)))
         .collect();
+    // One scratch per worker thread (a Scratch is a few bytes per item, so not one per task).
+    let scratch: Vec<std::sync::Mutex<Option<Scratch>>> = (0..rayon::current_num_threads())
+        .map(|_| std::sync::Mutex::new(None))
+        .collect();
     let parts: Vec<(usize, LengthCounts)> = work
         .par_iter()
-        .map_init(
-            || Scratch::new(n_items),
-            |scratch, &(slot, part)| (slot, lists.count(part, scratch)),
-        )
+        .map(|&(slot, part)| {
+            let at = rayon::current_thread_index().unwrap_or(0) % scratch.len();
+            let mut guard = scratch[at].lock().unwrap_or_else(|e| e.into_inner());
+            let s = guard.get_or_insert_with(|| Scratch::new(n_items));
+            (slot, lists.count(part, s))
+        })
         .collect();
+    stages.mark("pop: count lists");
     let mut per_slot: Vec<LengthCounts> = vec![LengthCounts::new(); slot_keys.len()];
     for (slot, counts) in parts {
         super::state::add_length_counts(&mut per_slot[slot], counts);
     }
+    stages.mark("pop: merge parts");
     Ok(slot_keys
         .into_iter()
         .zip(lists_of_slot)
@@ -161,28 +177,44 @@ fn prepare(
     let schema = batch.schema();
     let n = batch.num_rows();
     let mut keys = Vec::with_capacity(layout.list_id.len());
-    let mut hashes = vec![0u64; n];
-    for (c, name) in layout.list_id.iter().enumerate() {
+    for name in layout.list_id {
         let array = batch.column(column_index(&schema, name, "list_id")?);
         if let Some(nulls) = array.logical_nulls().filter(|x| x.null_count() > 0) {
             let row = (0..n).find(|&i| nulls.is_null(i)).unwrap_or(0);
             return Err(null_error("list_id", name, offset + row));
         }
         let unsigned64 = matches!(array.data_type(), DataType::UInt64);
-        let key = KeyColumn::new(array, unsigned64, name, "recommendations")?;
-        key.hash_into(&mut hashes, c == 0);
-        keys.push(key);
+        keys.push(KeyColumn::new(array, unsigned64, name, "recommendations")?);
     }
-    let mut runs = Vec::new();
-    let mut start = 0usize;
-    for i in 1..=n {
-        if i == n || !keys.iter().all(|k| k.equal(i, k, i - 1)) {
-            if i > start {
-                runs.push((start as u32, i as u32, hashes[start]));
+    // Run starts: rows whose list id differs from the previous row's.
+    let mut starts: Vec<u32> = Vec::new();
+    if n > 0 {
+        starts.push(0);
+    }
+    match keys.as_slice() {
+        [KeyColumn::Int(v)] => {
+            for i in 1..n {
+                if v[i] != v[i - 1] {
+                    starts.push(i as u32);
+                }
             }
-            start = i;
+        }
+        _ => {
+            for i in 1..n {
+                if !keys.iter().all(|k| k.equal(i, k, i - 1)) {
+                    starts.push(i as u32);
+                }
+            }
         }
     }
+    let runs: Vec<(u32, u32, u64)> = starts
+        .iter()
+        .enumerate()
+        .map(|(j, &start)| {
+            let end = starts.get(j + 1).copied().unwrap_or(n as u32);
+            (start, end, row_hash(&keys, start as usize))
+        })
+        .collect();
     let item_col = ValueColumn::new(
         batch.column(column_index(&schema, layout.item, "item")?),
         layout.item,
@@ -198,18 +230,64 @@ fn prepare(
         )?),
         None => None,
     };
-    let groups = grouping.assign(batch)?;
+    // A list's group comes from its first row, so only run starts need one.
+    let groups = grouping.assign(&group_rows(batch, grouping, &starts)?)?;
     Ok((
         Chunk {
             keys,
             items: Vec::new(),
             positions,
-            row_group: groups.row_group,
+            run_group: groups.row_group,
             group_keys: groups.keys,
         },
         runs,
         item_col,
     ))
+}
+
+/// The grouping columns of `batch` at `rows` (all rows when they are every row).
+fn group_rows(batch: &RecordBatch, grouping: &Grouping, rows: &[u32]) -> Result<RecordBatch> {
+    let schema = batch.schema();
+    let mut names: Vec<&str> = grouping.by.iter().map(|c| c.name.as_str()).collect();
+    if let Some(b) = &grouping.buckets {
+        names.push(&b.column);
+    }
+    let mut indices = Vec::with_capacity(names.len());
+    for name in names {
+        let i = column_index(&schema, name, "by")?;
+        if !indices.contains(&i) {
+            indices.push(i);
+        }
+    }
+    let projected = batch.project(&indices)?;
+    if rows.len() == batch.num_rows() {
+        return Ok(projected);
+    }
+    let take = arrow::array::UInt32Array::from(rows.to_vec());
+    let columns = projected
+        .columns()
+        .iter()
+        .map(|c| arrow::compute::take(c, &take, None))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new_with_options(
+        projected.schema(),
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(rows.len())),
+    )?)
+}
+
+/// Hash of the list id at `row` (equal ids hash equal in every chunk).
+fn row_hash(keys: &[KeyColumn], row: usize) -> u64 {
+    let mut h = 0u64;
+    for (c, key) in keys.iter().enumerate() {
+        let v = match key {
+            KeyColumn::Int(v) => fmix64(v[row] as u64),
+            KeyColumn::Bool(v) => fmix64(v.value(row) as u64 + 0x5bd1_e995),
+            other => xxh3_64(other.str_bytes(row).unwrap_or_default()),
+        };
+        h = if c == 0 { v } else { combine(h, v) };
+    }
+    h
 }
 
 /// Sort keys of a position column: integers by value, floats in total order, nulls last.
@@ -253,17 +331,18 @@ fn position_keys(array: &ArrayRef, column: &str) -> Result<Vec<(bool, i64)>> {
         .collect())
 }
 
-/// Integer items in a range this small get ids from a lookup table instead of a hash map.
-fn dense_range_limit(rows: usize) -> i128 {
-    ((rows as i128) * 4 + (1 << 16)).min(1 << 26)
-}
-
 fn assign_item_ids(
     chunks: &mut [Chunk],
     columns: &[ValueColumn],
     items: &mut Interner,
 ) -> Result<()> {
     let rows: usize = columns.iter().map(|c| c.len()).sum();
+    let signed: Option<Vec<&[i64]>> = columns.iter().map(|c| c.signed_ints()).collect();
+    if let (Some(signed), Interner::Int { .. }) = (signed, &*items) {
+        if assign_signed_ids(chunks, &signed, items, rows) {
+            return check_item_count(items);
+        }
+    }
     let range = if matches!(items, Interner::Int { .. }) {
         let ranges: Vec<Option<(i128, i128)>> = columns.par_iter().map(|c| c.int_range()).collect();
         ranges
@@ -319,6 +398,10 @@ fn assign_item_ids(
             }
         }
     }
+    check_item_count(items)
+}
+
+fn check_item_count(items: &Interner) -> Result<()> {
     if items.len() >= u32::MAX as usize {
         return Err(LwError::Data(
             "item: more than 4 billion distinct items".into(),
@@ -327,16 +410,102 @@ fn assign_item_ids(
     Ok(())
 }
 
-/// Chain the runs of each list id: `heads` (first run of each list) and `next` run links.
-fn link_runs(runs: &[Run], hashes: &[u64], chunks: &[Chunk]) -> (Vec<u32>, Vec<u32>) {
-    let mut order: Vec<(u64, u32)> = hashes
-        .iter()
-        .enumerate()
-        .map(|(i, &h)| (h, i as u32))
+/// Item ids of signed integer columns without nulls through a lookup table over their range
+/// (values already interned are filled in first; new ones are interned in row order, as the
+/// general path does). False, with nothing done, when the range is too wide.
+fn assign_signed_ids(
+    chunks: &mut [Chunk],
+    columns: &[&[i64]],
+    items: &mut Interner,
+    rows: usize,
+) -> bool {
+    let ranges: Vec<Option<(i64, i64)>> = columns.par_iter().map(|c| min_max(c)).collect();
+    let Some((lo, hi)) = ranges
+        .into_iter()
+        .flatten()
+        .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+    else {
+        return true; // no rows
+    };
+    if hi as i128 - lo as i128 >= dense_range_limit(rows) {
+        return false;
+    }
+    let mut table = vec![u32::MAX; (hi as i128 - lo as i128 + 1) as usize];
+    if let Interner::Int { values, .. } = &*items {
+        for (id, &v) in values.iter().enumerate() {
+            if v >= lo as i128 && v <= hi as i128 {
+                table[(v - lo as i128) as usize] = id as u32;
+            }
+        }
+    }
+    let slot = |v: i64| v.wrapping_sub(lo) as u64 as usize;
+    let missing: Vec<bool> = chunks
+        .par_iter_mut()
+        .zip(columns.par_iter())
+        .map(|(chunk, column)| {
+            let mut missing = false;
+            chunk.items = column
+                .iter()
+                .map(|&v| {
+                    let id = table[slot(v)];
+                    missing |= id == u32::MAX;
+                    id
+                })
+                .collect();
+            missing
+        })
         .collect();
-    order.par_sort_unstable();
-    let mut next = vec![u32::MAX; runs.len()];
-    let mut heads = Vec::with_capacity(runs.len());
+    for ((chunk, column), missing) in chunks.iter_mut().zip(columns).zip(missing) {
+        if !missing {
+            continue;
+        }
+        for (id, &v) in chunk.items.iter_mut().zip(column.iter()) {
+            if *id == u32::MAX {
+                let at = &mut table[slot(v)];
+                if *at == u32::MAX {
+                    *at = items.intern_int(v as i128);
+                }
+                *id = *at;
+            }
+        }
+    }
+    true
+}
+
+/// Chain the runs of each list id: whether each run is the first of its list, and `next` run
+/// links (u32::MAX: none). Runs are partitioned by the top bits of their hash and each part is
+/// sorted on its own, in parallel; equal hashes are checked by value.
+fn link_runs(runs: &[Run], hashes: &[u64], chunks: &[Chunk]) -> (Vec<bool>, Vec<u32>) {
+    let n = runs.len();
+    let bits = (usize::BITS - (n / 4096).leading_zeros()).min(12);
+    let part_of = |h: u64| {
+        if bits == 0 {
+            0
+        } else {
+            (h >> (64 - bits)) as usize
+        }
+    };
+    let mut starts = vec![0usize; (1 << bits) + 1];
+    for &h in hashes {
+        starts[part_of(h) + 1] += 1;
+    }
+    for p in 1..starts.len() {
+        starts[p] += starts[p - 1];
+    }
+    let mut order = vec![(0u64, 0u32); n];
+    let mut fill = starts.clone();
+    for (i, &h) in hashes.iter().enumerate() {
+        let p = part_of(h);
+        order[fill[p]] = (h, i as u32);
+        fill[p] += 1;
+    }
+    let mut parts: Vec<&mut [(u64, u32)]> = Vec::with_capacity(1 << bits);
+    let mut rest: &mut [(u64, u32)] = &mut order;
+    for p in 0..(1 << bits) {
+        let (part, tail) = rest.split_at_mut(starts[p + 1] - starts[p]);
+        parts.push(part);
+        rest = tail;
+    }
     let same = |a: u32, b: u32| {
         let (ra, rb) = (runs[a as usize], runs[b as usize]);
         let (ca, cb) = (&chunks[ra.chunk as usize], &chunks[rb.chunk as usize]);
@@ -345,31 +514,42 @@ fn link_runs(runs: &[Run], hashes: &[u64], chunks: &[Chunk]) -> (Vec<u32>, Vec<u
             .zip(&cb.keys)
             .all(|(x, y)| x.equal(ra.start as usize, y, rb.start as usize))
     };
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i + 1;
-        while j < order.len() && order[j].0 == order[i].0 {
-            j += 1;
-        }
-        if j == i + 1 {
-            heads.push(order[i].1);
-        } else {
-            // Equal hashes: (head, tail) per distinct key, runs in input order.
-            let mut open: Vec<(u32, u32)> = Vec::new();
-            for &(_, run) in &order[i..j] {
-                match open.iter_mut().find(|(h, _)| same(*h, run)) {
-                    Some((_, tail)) => {
-                        next[*tail as usize] = run;
-                        *tail = run;
-                    }
-                    None => open.push((run, run)),
+    // Per part: (tail, run) links, runs of one list in input order.
+    let links: Vec<Vec<(u32, u32)>> = parts
+        .into_par_iter()
+        .map(|part| {
+            part.sort_unstable();
+            let mut links = Vec::new();
+            let mut i = 0;
+            while i < part.len() {
+                let mut j = i + 1;
+                while j < part.len() && part[j].0 == part[i].0 {
+                    j += 1;
                 }
+                if j > i + 1 {
+                    let mut open: Vec<(u32, u32)> = Vec::new();
+                    for &(_, run) in &part[i..j] {
+                        match open.iter_mut().find(|(h, _)| same(*h, run)) {
+                            Some((_, tail)) => {
+                                links.push((*tail, run));
+                                *tail = run;
+                            }
+                            None => open.push((run, run)),
+                        }
+                    }
+                }
+                i = j;
             }
-            heads.extend(open.iter().map(|(h, _)| *h));
-        }
-        i = j;
+            links
+        })
+        .collect();
+    let mut is_head = vec![true; n];
+    let mut next = vec![u32::MAX; n];
+    for (tail, run) in links.into_iter().flatten() {
+        next[tail as usize] = run;
+        is_head[run as usize] = false;
     }
-    (heads, next)
+    (is_head, next)
 }
 
 struct Lists<'a> {
@@ -379,10 +559,23 @@ struct Lists<'a> {
     k: Option<usize>,
 }
 
+/// Occurrences `c`, lists `d` (at most a part's lists) and the last list seen (`stamp`).
+#[derive(Clone, Copy)]
+struct Slot {
+    c: u64,
+    d: u32,
+    stamp: u32,
+}
+
+const EMPTY_SLOT: Slot = Slot {
+    c: 0,
+    d: 0,
+    stamp: u32::MAX,
+};
+
 struct Scratch {
-    c: Vec<u64>,
-    d: Vec<u64>,
-    stamp: Vec<u32>,
+    /// Per item, one cache line touched per occurrence.
+    slots: Vec<Slot>,
     touched: Vec<u32>,
     rows: Vec<((bool, i64), u32)>,
 }
@@ -390,9 +583,7 @@ struct Scratch {
 impl Scratch {
     fn new(n_items: usize) -> Scratch {
         Scratch {
-            c: vec![0; n_items],
-            d: vec![0; n_items],
-            stamp: vec![u32::MAX; n_items],
+            slots: vec![EMPTY_SLOT; n_items],
             touched: Vec::new(),
             rows: Vec::new(),
         }
@@ -450,13 +641,14 @@ impl Lists<'_> {
                 let chunk = &self.chunks[run.chunk as usize];
                 let mut add = |item: u32| {
                     let at = item as usize;
-                    if s.c[at] == 0 {
+                    let slot = &mut s.slots[at];
+                    if slot.c == 0 {
                         s.touched.push(item);
                     }
-                    s.c[at] += 1;
-                    if s.stamp[at] != stamp {
-                        s.stamp[at] = stamp;
-                        s.d[at] += 1;
+                    slot.c += 1;
+                    if slot.stamp != stamp {
+                        slot.stamp = stamp;
+                        slot.d += 1;
                     }
                 };
                 if single && chunk.positions.is_none() {
@@ -472,24 +664,29 @@ impl Lists<'_> {
                 }
                 j += 1;
             }
-            let mut entries: Vec<ItemCount> = s
+            // Entries in item order: a scan of the counters when many were touched, else a
+            // sort of the touched ids.
+            if s.touched.len() * 16 < s.slots.len() {
+                s.touched.sort_unstable();
+            } else {
+                s.touched.clear();
+                s.touched
+                    .extend((0..s.slots.len() as u32).filter(|&i| s.slots[i as usize].c != 0));
+            }
+            let entries: Vec<ItemCount> = s
                 .touched
                 .iter()
                 .map(|&item| {
                     let at = item as usize;
-                    let e = ItemCount {
+                    let slot = std::mem::replace(&mut s.slots[at], EMPTY_SLOT);
+                    ItemCount {
                         item,
-                        c: s.c[at],
-                        d: s.d[at],
-                    };
-                    s.c[at] = 0;
-                    s.d[at] = 0;
-                    s.stamp[at] = u32::MAX;
-                    e
+                        c: slot.c,
+                        d: slot.d as u64,
+                    }
                 })
                 .collect();
             s.touched.clear();
-            entries.sort_unstable_by_key(|e| e.item);
             out.insert(len as u32, entries);
             i = j;
         }

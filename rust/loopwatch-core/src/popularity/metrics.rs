@@ -33,6 +33,10 @@ struct BucketView {
     gamma: Vec<bool>,
     n_gamma: u64,
     compat_tail: Option<Vec<bool>>,
+    /// For novelty: the distinct `max(φ_users, 1)` values ascending, and each item's index
+    /// among them (so sums over them run in ascending order without sorting per group).
+    users_values: Vec<u64>,
+    users_rank: Vec<u32>,
 }
 
 #[derive(Default)]
@@ -76,11 +80,14 @@ pub fn finalize(state: &PopularityMetricsState) -> Result<Vec<(Field, ArrayRef)>
             Some(Compat::Elliot) => Some(rule.elliot_tail(&universe, &ranks, &view, n_ids)),
             None => None,
         };
+        let (users_values, users_rank) = users_ranks(&view, n_ids);
         BucketView {
             view,
             gamma,
             n_gamma,
             compat_tail,
+            users_values,
+            users_rank,
         }
     };
     let keys: Vec<(&GroupKey, &GroupCounts)> = state.groups.iter().collect();
@@ -152,17 +159,67 @@ pub fn finalize(state: &PopularityMetricsState) -> Result<Vec<(Field, ArrayRef)>
     Ok(out)
 }
 
-/// Σ_j (2j − n − 1)·c_(j) over n items whose nonzero counts are `sorted` (ascending); the
-/// zeros take the first ranks and add nothing.
-fn gini_numerator(sorted: &[u64], n: u64) -> i128 {
-    let mut rank = (n - sorted.len() as u64) as i128; // ranks before the nonzero counts
+/// Distinct `max(φ_users(i), 1)` ascending and each item's index among them (empty without
+/// φ_users).
+fn users_ranks(view: &PopView, n_ids: usize) -> (Vec<u64>, Vec<u32>) {
+    if view.n_users.is_none() {
+        return (Vec::new(), Vec::new());
+    }
+    let per_item: Vec<u64> = (0..n_ids as u32)
+        .map(|i| view.phi_users(i).max(1))
+        .collect();
+    let mut values = per_item.clone();
+    values.sort_unstable();
+    values.dedup();
+    let rank = per_item
+        .iter()
+        .map(|v| values.binary_search(v).unwrap_or(0) as u32)
+        .collect();
+    (values, rank)
+}
+
+/// Σ_j (2j − n − 1)·c_(j) over n items whose nonzero counts are `runs` (distinct values
+/// ascending, with multiplicities); the zeros take the first ranks and add nothing. A run of
+/// `m` values `v` after rank `r` adds v·Σ_{j=r+1}^{r+m} (2j − n − 1) = v·m·(2r + m − n).
+fn gini_numerator(runs: &[(u64, u64)], n: u64) -> i128 {
+    let nonzero: u64 = runs.iter().map(|&(_, m)| m).sum();
+    let mut rank = (n - nonzero) as i128; // ranks before the nonzero counts
     let n = n as i128;
     let mut sum: i128 = 0;
-    for &c in sorted {
-        rank += 1;
-        sum += (2 * rank - n - 1) * c as i128;
+    for &(v, m) in runs {
+        let m = m as i128;
+        sum += v as i128 * m * (2 * rank + m - n);
+        rank += m;
     }
     sum
+}
+
+/// Distinct values of `counts` ascending with their multiplicities: a counting pass when the
+/// values are small, else a sort.
+fn value_runs(counts: &[u64]) -> Vec<(u64, u64)> {
+    let max = counts.iter().copied().max().unwrap_or(0);
+    if max as usize <= counts.len() * 4 + 1024 {
+        let mut hist = vec![0u64; max as usize + 1];
+        for &c in counts {
+            hist[c as usize] += 1;
+        }
+        return hist
+            .iter()
+            .enumerate()
+            .filter(|&(_, &m)| m > 0)
+            .map(|(v, &m)| (v as u64, m))
+            .collect();
+    }
+    let mut sorted = counts.to_vec();
+    sorted.sort_unstable();
+    let mut runs: Vec<(u64, u64)> = Vec::new();
+    for v in sorted {
+        match runs.last_mut() {
+            Some((last, m)) if *last == v => *m += 1,
+            _ => runs.push((v, 1)),
+        }
+    }
+    runs
 }
 
 fn group_row(
@@ -178,9 +235,18 @@ fn group_row(
     let (mut compat_aplt, mut compat_aclt) = (0.0f64, 0u64);
     let (mut occurrences, mut cold) = (0u64, 0u64);
     let n_users = b.view.n_users.filter(|&n| n > 0);
+    // Novelty: occurrences per distinct φ_users value (by its index), summed ascending.
+    let mut by_users = vec![
+        0u64;
+        if n_users.is_some() {
+            b.users_values.len()
+        } else {
+            0
+        }
+    ];
+    let mut users_touched: Vec<u32> = Vec::new();
     for (&len, entries) in &group.lengths {
         let (mut phi_sum, mut in_gamma, mut in_tail): (u128, u64, u64) = (0, 0, 0);
-        let mut by_users: Vec<(u64, u64)> = Vec::new();
         for e in entries {
             let phi = b.view.phi(e.item);
             phi_sum += phi as u128 * e.c as u128;
@@ -201,7 +267,11 @@ fn group_row(
             }
             occurrences += e.c;
             if n_users.is_some() {
-                by_users.push((b.view.phi_users(e.item).max(1), e.c));
+                let r = b.users_rank[e.item as usize];
+                if by_users[r as usize] == 0 {
+                    users_touched.push(r);
+                }
+                by_users[r as usize] += e.c;
             }
             let at = e.item as usize;
             if totals[at] == 0 {
@@ -216,44 +286,33 @@ fn group_row(
         compat_aplt += in_tail as f64 / l;
         compat_aclt += in_tail;
         if let Some(n) = n_users {
-            by_users.sort_unstable();
+            users_touched.sort_unstable();
             let mut per_len = 0.0;
-            let mut i = 0;
-            while i < by_users.len() {
-                let u = by_users[i].0;
-                let mut c = 0u64;
-                while i < by_users.len() && by_users[i].0 == u {
-                    c += by_users[i].1;
-                    i += 1;
-                }
+            for &r in &users_touched {
+                let u = b.users_values[r as usize];
+                let c = std::mem::take(&mut by_users[r as usize]);
                 per_len += c as f64 * -((u as f64 / n as f64).log2());
             }
+            users_touched.clear();
             novelty_sum += per_len / l;
         }
     }
-    let mut counts: Vec<u64> = touched.iter().map(|&i| totals[i as usize]).collect();
+    let counts: Vec<u64> = touched.iter().map(|&i| totals[i as usize]).collect();
     let recommended = touched.len() as u64;
     let recommended_in_gamma = touched.iter().filter(|&&i| b.gamma[i as usize]).count() as u64;
     for &i in &touched {
         totals[i as usize] = 0;
     }
-    counts.sort_unstable();
+    let runs = value_runs(&counts);
     let total = occurrences as f64;
     let mut entropy = 0.0f64;
     let mut entropy_ln = 0.0f64;
-    let mut i = 0;
-    while i < counts.len() {
-        let v = counts[i];
-        let mut m = 0u64;
-        while i < counts.len() && counts[i] == v {
-            m += 1;
-            i += 1;
-        }
+    for &(v, m) in &runs {
         let p = v as f64 / total;
         entropy += m as f64 * -(p * p.log2());
         entropy_ln += m as f64 * -(p * p.ln());
     }
-    let gini = |n: u64| gini_numerator(&counts, n) as f64 / (n as f64 * total);
+    let gini = |n: u64| gini_numerator(&runs, n) as f64 / (n as f64 * total);
     let mut values = [
         Some(arp / n_lists),
         Some(aplt / n_lists),

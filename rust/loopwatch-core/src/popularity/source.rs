@@ -123,7 +123,9 @@ impl Popularity {
             lookback = Some((on_axis, unit.is_none()));
             columns.push(time);
         }
+        let mut stages = crate::trace::Stages::start();
         let table = load(source, Some(&columns), "interactions")?;
+        stages.mark("popsrc: load");
         let mut items = Interner::new(kind);
         let mut users = Interner::new(kind_of_user(&table.schema, options)?);
         let mut ignored = 0u64;
@@ -150,6 +152,23 @@ impl Popularity {
                 }
                 None => None,
             };
+            // Fast path: no null items or users, so every row interns both (in row order,
+            // the same ids as the row loop below).
+            if item_col.nulls.is_none() && user_col.as_ref().is_none_or(|u| u.nulls.is_none()) {
+                let item_ids = items.intern_column(&item_col);
+                let user_ids = user_col.as_ref().map(|u| users.intern_column(u));
+                rows.reserve(batch.num_rows());
+                for (i, &item) in item_ids.iter().enumerate() {
+                    let user = user_ids.as_ref().map_or(NO_USER, |u| u[i]);
+                    let t = match &times {
+                        None => 0,
+                        Some((_, Some(nulls))) if nulls.is_null(i) => continue,
+                        Some((values, _)) => values[i],
+                    };
+                    rows.push((t, item, user));
+                }
+                continue;
+            }
             for i in 0..batch.num_rows() {
                 if item_col.is_null(i) {
                     ignored += 1;
@@ -168,6 +187,7 @@ impl Popularity {
                 rows.push((t, item, user));
             }
         }
+        stages.mark("popsrc: intern rows");
         let data = match lookback {
             Some((lookback, integer_time)) => {
                 rows.sort_by_key(|r| r.0);
@@ -184,6 +204,7 @@ impl Popularity {
                 options.user.is_some(),
             )),
         };
+        stages.mark("popsrc: count");
         Ok(Popularity {
             count: options.count,
             has_users: options.user.is_some(),
