@@ -262,12 +262,25 @@ impl Interner {
                 }
             }
         }
+        // Room for the new values up front (one pass marks them), so the map never regrows.
+        let mut new = 0usize;
+        for &v in values {
+            let slot = &mut table[v.wrapping_sub(lo) as u64 as usize];
+            if *slot == u32::MAX {
+                *slot = u32::MAX - 1;
+                new += 1;
+            }
+        }
+        if let Interner::Int { ids, values: known } = self {
+            ids.reserve(new);
+            known.reserve(new);
+        }
         Some(
             values
                 .iter()
                 .map(|&v| {
                     let slot = &mut table[v.wrapping_sub(lo) as u64 as usize];
-                    if *slot == u32::MAX {
+                    if *slot == u32::MAX - 1 {
                         *slot = self.intern_int(v as i128);
                     }
                     *slot

@@ -70,7 +70,16 @@ pub fn count_lists(
         .collect::<Result<_>>()?;
     let (mut chunks, run_lists, columns): (Vec<_>, Vec<_>, Vec<_>) = multiunzip(prepared);
     stages.mark("pop: prepare chunks");
-    assign_item_ids(&mut chunks, &columns, items)?;
+    let index = match offset_index(&columns, items) {
+        Some(index) => index,
+        None => {
+            assign_item_ids(&mut chunks, &columns, items)?;
+            ItemIndex::Ids {
+                n_items: items.len(),
+            }
+        }
+    };
+    check_item_count(items)?;
     stages.mark("pop: item ids");
 
     let mut runs = Vec::new();
@@ -86,6 +95,7 @@ pub fn count_lists(
         }
     }
     stages.count("pop: runs", runs.len());
+    stages.mark("pop: collect runs");
     let (is_head, next) = link_runs(&runs, &hashes, &chunks);
     stages.mark("pop: link runs");
 
@@ -115,29 +125,50 @@ pub fn count_lists(
         }
     }
     stages.mark("pop: group slots");
-    let n_items = items.len();
+    let n_slots = index.n_slots();
     let lists = Lists {
         runs: &runs,
         next: &next,
         chunks: &chunks,
+        columns: &columns,
+        index: &index,
         k: layout.k,
     };
-    const PART: usize = 1 << 16;
-    let work: Vec<(usize, &[u32])> = lists_of_slot
-        .iter()
+    // Parts of one slot's lists: at most PART lists (a list's index within its part fits
+    // the u16 stamp) and fewer than 2^32 rows (counts fit u32).
+    const PART: usize = u16::MAX as usize;
+    let work: Vec<(usize, Vec<(usize, u32)>)> = lists_of_slot
+        .par_iter()
         .enumerate()
-        .flat_map(|(slot, l)| l.chunks(PART).map(move |part| (slot, part)))
+        .flat_map_iter(|(slot, heads)| {
+            let mut parts = Vec::new();
+            let mut part: Vec<(usize, u32)> = Vec::new();
+            let mut rows = 0u64;
+            for &head in heads {
+                let len = lists.len_of(head);
+                if part.len() == PART || rows + len as u64 >= u32::MAX as u64 {
+                    parts.push((slot, std::mem::take(&mut part)));
+                    rows = 0;
+                }
+                rows += len as u64;
+                part.push((len, head));
+            }
+            if !part.is_empty() {
+                parts.push((slot, part));
+            }
+            parts
+        })
         .collect();
     // One scratch per worker thread (a Scratch is a few bytes per item, so not one per task).
     let scratch: Vec<std::sync::Mutex<Option<Scratch>>> = (0..rayon::current_num_threads())
         .map(|_| std::sync::Mutex::new(None))
         .collect();
     let parts: Vec<(usize, LengthCounts)> = work
-        .par_iter()
-        .map(|&(slot, part)| {
+        .into_par_iter()
+        .map(|(slot, part)| {
             let at = rayon::current_thread_index().unwrap_or(0) % scratch.len();
             let mut guard = scratch[at].lock().unwrap_or_else(|e| e.into_inner());
-            let s = guard.get_or_insert_with(|| Scratch::new(n_items));
+            let s = guard.get_or_insert_with(|| Scratch::new(n_slots));
             (slot, lists.count(part, s))
         })
         .collect();
@@ -331,6 +362,99 @@ fn position_keys(array: &ArrayRef, column: &str) -> Result<Vec<(bool, i64)>> {
         .collect())
 }
 
+/// How rows map to counter slots: by item id (`Chunk::items`), or, for signed integer items
+/// in a small range, by the value's offset from `lo`, read straight from the column (no id
+/// column is built); `id_of[offset]` / `offset_of[id]` translate when entries are written.
+enum ItemIndex {
+    Ids {
+        n_items: usize,
+    },
+    Offsets {
+        lo: i64,
+        id_of: Vec<u32>,
+        offset_of: Vec<u32>,
+    },
+}
+
+impl ItemIndex {
+    fn n_slots(&self) -> usize {
+        match self {
+            ItemIndex::Ids { n_items } => *n_items,
+            ItemIndex::Offsets { id_of, .. } => id_of.len(),
+        }
+    }
+}
+
+/// Offset slots when every item column is signed integers without nulls in a range of at
+/// most 2^22 values: a bitmap of the values present interns the new ones (ascending by value,
+/// so the ids do not depend on the batch split or thread count). None otherwise.
+fn offset_index(columns: &[ValueColumn], items: &mut Interner) -> Option<ItemIndex> {
+    if !matches!(items, Interner::Int { .. }) {
+        return None;
+    }
+    let signed: Vec<&[i64]> = columns
+        .iter()
+        .map(|c| c.signed_ints())
+        .collect::<Option<_>>()?;
+    let rows: usize = signed.iter().map(|c| c.len()).sum();
+    let (lo, hi) = signed
+        .par_iter()
+        .map(|c| min_max(c))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .flatten()
+        .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))?;
+    let range = hi as i128 - lo as i128 + 1;
+    if range > dense_range_limit(rows) || range > 1 << 22 {
+        return None;
+    }
+    let range = range as usize;
+    let words = range.div_ceil(64);
+    let seen = signed
+        .par_iter()
+        .fold(
+            || vec![0u64; words],
+            |mut bits, column| {
+                for &v in column.iter() {
+                    let at = v.wrapping_sub(lo) as u64 as usize;
+                    bits[at >> 6] |= 1 << (at & 63);
+                }
+                bits
+            },
+        )
+        .reduce(
+            || vec![0u64; words],
+            |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(x, y)| *x |= y);
+                a
+            },
+        );
+    let mut id_of = vec![u32::MAX; range];
+    if let Interner::Int { values, .. } = &*items {
+        for (id, &v) in values.iter().enumerate() {
+            if v >= lo as i128 && v <= hi as i128 {
+                id_of[(v - lo as i128) as usize] = id as u32;
+            }
+        }
+    }
+    for (at, id) in id_of.iter_mut().enumerate() {
+        if *id == u32::MAX && seen[at >> 6] & (1 << (at & 63)) != 0 {
+            *id = items.intern_int(lo as i128 + at as i128);
+        }
+    }
+    let mut offset_of = vec![u32::MAX; items.len()];
+    for (at, &id) in id_of.iter().enumerate() {
+        if id != u32::MAX {
+            offset_of[id as usize] = at as u32;
+        }
+    }
+    Some(ItemIndex::Offsets {
+        lo,
+        id_of,
+        offset_of,
+    })
+}
+
 fn assign_item_ids(
     chunks: &mut [Chunk],
     columns: &[ValueColumn],
@@ -472,11 +596,83 @@ fn assign_signed_ids(
     true
 }
 
+/// Checked fast path for a single integer list id whose run values lie in a small range: a
+/// bitmap over the range finds the values seen in more than one run (lists split across
+/// chunks, or not contiguous). Returns the runs holding such values, ascending (only they
+/// need linking), or None when the fast path does not apply.
+fn repeated_int_runs(runs: &[Run], chunks: &[Chunk]) -> Option<Vec<u32>> {
+    let value = |r: &Run| match chunks[r.chunk as usize].keys.as_slice() {
+        [KeyColumn::Int(v)] => Some(v[r.start as usize]),
+        _ => None,
+    };
+    let mut lo = i64::MAX;
+    let mut hi = i64::MIN;
+    for r in runs {
+        let v = value(r)?;
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if runs.is_empty() || hi as i128 - lo as i128 >= (runs.len() as i128) * 16 + (1 << 16) {
+        return None;
+    }
+    let words = ((hi as i128 - lo as i128) as usize >> 6) + 1;
+    let offset = |r: &Run| value(r).unwrap_or(lo).wrapping_sub(lo) as u64 as usize;
+    let mut seen = vec![0u64; words];
+    let mut repeated = vec![0u64; words];
+    let mut any = false;
+    for r in runs {
+        let at = offset(r);
+        let (word, bit) = (at >> 6, 1u64 << (at & 63));
+        if seen[word] & bit != 0 {
+            repeated[word] |= bit;
+            any = true;
+        }
+        seen[word] |= bit;
+    }
+    if !any {
+        return Some(Vec::new());
+    }
+    Some(
+        (0..runs.len() as u32)
+            .filter(|&i| {
+                let at = offset(&runs[i as usize]);
+                repeated[at >> 6] & (1 << (at & 63)) != 0
+            })
+            .collect(),
+    )
+}
+
 /// Chain the runs of each list id: whether each run is the first of its list, and `next` run
 /// links (u32::MAX: none). Runs are partitioned by the top bits of their hash and each part is
 /// sorted on its own, in parallel; equal hashes are checked by value.
 fn link_runs(runs: &[Run], hashes: &[u64], chunks: &[Chunk]) -> (Vec<bool>, Vec<u32>) {
+    let links = match repeated_int_runs(runs, chunks) {
+        // Only the runs of repeated values can link (to each other).
+        Some(subset) => {
+            let sub_hashes: Vec<u64> = subset.iter().map(|&i| hashes[i as usize]).collect();
+            link_subset(runs, Some(&subset), &sub_hashes, chunks)
+        }
+        None => link_subset(runs, None, hashes, chunks),
+    };
     let n = runs.len();
+    let mut is_head = vec![true; n];
+    let mut next = vec![u32::MAX; n];
+    for (tail, run) in links {
+        next[tail as usize] = run;
+        is_head[run as usize] = false;
+    }
+    (is_head, next)
+}
+
+/// `(tail, run)` links (run indices) among the runs `members` (ascending; None: all runs),
+/// whose hashes are `hashes`.
+fn link_subset(
+    runs: &[Run],
+    members: Option<&[u32]>,
+    hashes: &[u64],
+    chunks: &[Chunk],
+) -> Vec<(u32, u32)> {
+    let n = hashes.len();
     let bits = (usize::BITS - (n / 4096).leading_zeros()).min(12);
     let part_of = |h: u64| {
         if bits == 0 {
@@ -496,7 +692,8 @@ fn link_runs(runs: &[Run], hashes: &[u64], chunks: &[Chunk]) -> (Vec<bool>, Vec<
     let mut fill = starts.clone();
     for (i, &h) in hashes.iter().enumerate() {
         let p = part_of(h);
-        order[fill[p]] = (h, i as u32);
+        let run = members.map_or(i as u32, |m| m[i]);
+        order[fill[p]] = (h, run);
         fill[p] += 1;
     }
     let mut parts: Vec<&mut [(u64, u32)]> = Vec::with_capacity(1 << bits);
@@ -543,34 +740,31 @@ fn link_runs(runs: &[Run], hashes: &[u64], chunks: &[Chunk]) -> (Vec<bool>, Vec<
             links
         })
         .collect();
-    let mut is_head = vec![true; n];
-    let mut next = vec![u32::MAX; n];
-    for (tail, run) in links.into_iter().flatten() {
-        next[tail as usize] = run;
-        is_head[run as usize] = false;
-    }
-    (is_head, next)
+    links.into_iter().flatten().collect()
 }
 
 struct Lists<'a> {
     runs: &'a [Run],
     next: &'a [u32],
     chunks: &'a [Chunk],
+    columns: &'a [ValueColumn],
+    index: &'a ItemIndex,
     k: Option<usize>,
 }
 
-/// Occurrences `c`, lists `d` (at most a part's lists) and the last list seen (`stamp`).
+/// Occurrences `c` (a part has under 2^32 rows), lists `d` and the last list seen (`stamp`:
+/// its index in the part, which has fewer than u16::MAX lists; u16::MAX = none).
 #[derive(Clone, Copy)]
 struct Slot {
-    c: u64,
-    d: u32,
-    stamp: u32,
+    c: u32,
+    d: u16,
+    stamp: u16,
 }
 
 const EMPTY_SLOT: Slot = Slot {
     c: 0,
     d: 0,
-    stamp: u32::MAX,
+    stamp: u16::MAX,
 };
 
 struct Scratch {
@@ -602,7 +796,19 @@ impl Lists<'_> {
         self.k.map_or(n, |k| n.min(k))
     }
 
-    /// The list's items in order, cut to k, into `out`.
+    /// The counter slot of `row` of chunk `c`.
+    #[inline]
+    fn slot(&self, c: usize, row: usize) -> u32 {
+        match self.index {
+            ItemIndex::Ids { .. } => self.chunks[c].items[row],
+            ItemIndex::Offsets { lo, .. } => {
+                let values = self.columns[c].signed_ints().unwrap_or_default();
+                values[row].wrapping_sub(*lo) as u32
+            }
+        }
+    }
+
+    /// The list's item slots in order, cut to k, into `out`.
     fn items_of(&self, head: u32, out: &mut Vec<((bool, i64), u32)>) {
         out.clear();
         let mut r = head;
@@ -611,7 +817,7 @@ impl Lists<'_> {
             let chunk = &self.chunks[run.chunk as usize];
             for row in run.start as usize..run.end as usize {
                 let pos = chunk.positions.as_ref().map_or((false, 0), |p| p[row]);
-                out.push((pos, chunk.items[row]));
+                out.push((pos, self.slot(run.chunk as usize, row)));
             }
             r = self.next[r as usize];
         }
@@ -624,25 +830,29 @@ impl Lists<'_> {
     }
 
     /// Per length L: occurrences `c` and lists containing the item `d`.
-    fn count(&self, lists: &[u32], s: &mut Scratch) -> LengthCounts {
-        let mut by_len: Vec<(usize, u32)> = lists.iter().map(|&h| (self.len_of(h), h)).collect();
+    /// `by_len`: the part's `(length, head)`, at most u16::MAX entries.
+    fn count(&self, mut by_len: Vec<(usize, u32)>, s: &mut Scratch) -> LengthCounts {
         by_len.sort_unstable();
         let mut out = LengthCounts::new();
         let mut i = 0;
         let mut rows = std::mem::take(&mut s.rows);
         while i < by_len.len() {
             let len = by_len[i].0;
+            let end = i + by_len[i..].partition_point(|&(l, _)| l == len);
+            // Many rows for this length: emit by scanning every counter instead of tracking
+            // which were touched.
+            let track = (end - i).saturating_mul(len).saturating_mul(4) < s.slots.len();
             let mut j = i;
-            while j < by_len.len() && by_len[j].0 == len {
+            while j < end {
                 let head = by_len[j].1;
-                let stamp = j as u32;
+                let stamp = j as u16;
                 let run = self.runs[head as usize];
                 let single = self.next[head as usize] == u32::MAX;
                 let chunk = &self.chunks[run.chunk as usize];
                 let mut add = |item: u32| {
                     let at = item as usize;
                     let slot = &mut s.slots[at];
-                    if slot.c == 0 {
+                    if track && slot.c == 0 {
                         s.touched.push(item);
                     }
                     slot.c += 1;
@@ -652,9 +862,21 @@ impl Lists<'_> {
                     }
                 };
                 if single && chunk.positions.is_none() {
-                    let end = (run.start as usize + len).min(run.end as usize);
-                    for &item in &chunk.items[run.start as usize..end] {
-                        add(item);
+                    let rows = run.start as usize..(run.start as usize + len).min(run.end as usize);
+                    match self.index {
+                        ItemIndex::Ids { .. } => {
+                            for &item in &chunk.items[rows] {
+                                add(item);
+                            }
+                        }
+                        ItemIndex::Offsets { lo, .. } => {
+                            let values = self.columns[run.chunk as usize]
+                                .signed_ints()
+                                .unwrap_or_default();
+                            for &v in &values[rows] {
+                                add(v.wrapping_sub(*lo) as u32);
+                            }
+                        }
                     }
                 } else {
                     self.items_of(head, &mut rows);
@@ -664,33 +886,60 @@ impl Lists<'_> {
                 }
                 j += 1;
             }
-            // Entries in item order: a scan of the counters when many were touched, else a
-            // sort of the touched ids.
-            if s.touched.len() * 16 < s.slots.len() {
-                s.touched.sort_unstable();
-            } else {
-                s.touched.clear();
-                s.touched
-                    .extend((0..s.slots.len() as u32).filter(|&i| s.slots[i as usize].c != 0));
-            }
-            let entries: Vec<ItemCount> = s
-                .touched
-                .iter()
-                .map(|&item| {
-                    let at = item as usize;
-                    let slot = std::mem::replace(&mut s.slots[at], EMPTY_SLOT);
-                    ItemCount {
-                        item,
-                        c: slot.c,
-                        d: slot.d as u64,
-                    }
-                })
-                .collect();
-            s.touched.clear();
+            let entries = self.entries(s, track);
             out.insert(len as u32, entries);
             i = j;
         }
         s.rows = rows;
         out
+    }
+
+    /// The touched counters as entries sorted by item id (counters reset): a scan when many
+    /// were touched, else a sort of the touched ids.
+    fn entries(&self, s: &mut Scratch, tracked: bool) -> Vec<ItemCount> {
+        let slots = &s.slots;
+        // (slot, id) pairs, by id.
+        let pairs: Vec<(u32, u32)> = match self.index {
+            ItemIndex::Ids { n_items } => {
+                if tracked && s.touched.len() * 16 < *n_items {
+                    s.touched.sort_unstable();
+                    s.touched.iter().map(|&id| (id, id)).collect()
+                } else {
+                    (0..*n_items as u32)
+                        .filter(|&id| slots[id as usize].c != 0)
+                        .map(|id| (id, id))
+                        .collect()
+                }
+            }
+            ItemIndex::Offsets {
+                id_of, offset_of, ..
+            } => {
+                if tracked && s.touched.len() * 16 < offset_of.len() {
+                    let mut ids: Vec<u32> = s.touched.iter().map(|&o| id_of[o as usize]).collect();
+                    ids.sort_unstable();
+                    ids.into_iter()
+                        .map(|id| (offset_of[id as usize], id))
+                        .collect()
+                } else {
+                    (0..offset_of.len() as u32)
+                        .map(|id| (offset_of[id as usize], id))
+                        .filter(|&(o, _)| o != u32::MAX && slots[o as usize].c != 0)
+                        .collect()
+                }
+            }
+        };
+        let entries = pairs
+            .into_iter()
+            .map(|(slot, item)| {
+                let counts = std::mem::replace(&mut s.slots[slot as usize], EMPTY_SLOT);
+                ItemCount {
+                    item,
+                    c: counts.c as u64,
+                    d: counts.d as u64,
+                }
+            })
+            .collect();
+        s.touched.clear();
+        entries
     }
 }

@@ -54,33 +54,42 @@ pub fn finalize(state: &PopularityMetricsState) -> Result<Vec<(Field, ArrayRef)>
         )
     })?;
     let n_ids = state.items.len();
-    let ranks = state.items.ranks();
-    let universe: Vec<u32> = match &state.catalog {
-        Some(ids) => ids.clone(),
-        // Popularity items, then the items of the lists after the cut.
-        None => {
-            let mut member = vec![false; n_ids];
-            member[..state.pop.items.len()].fill(true);
-            for e in state
-                .groups
-                .values()
-                .flat_map(|g| g.lengths.values().flatten())
-            {
-                member[e.item as usize] = true;
+    let universe = || -> Vec<u32> {
+        match &state.catalog {
+            Some(ids) => ids.clone(),
+            // Popularity items, then the items of the lists after the cut.
+            None => {
+                let mut member = vec![false; n_ids];
+                member[..state.pop.items.len()].fill(true);
+                for e in state
+                    .groups
+                    .values()
+                    .flat_map(|g| g.lengths.values().flatten())
+                {
+                    member[e.item as usize] = true;
+                }
+                (0..n_ids as u32).filter(|&i| member[i as usize]).collect()
             }
-            (0..n_ids as u32).filter(|&i| member[i as usize]).collect()
         }
     };
+    let (ranks, universe) = rayon::join(|| state.items.ranks(), universe);
     let rule = &state.options.rule;
     let make_view = |view: PopView| {
-        let gamma = rule.gamma(&universe, &ranks, &view, n_ids);
+        let ((gamma, compat_tail), (users_values, users_rank)) = rayon::join(
+            || {
+                let gamma = rule.gamma(&universe, &ranks, &view, n_ids);
+                let compat_tail = match rule.compat {
+                    Some(Compat::RecBole) => {
+                        Some(rule.recbole_tail(&universe, &ranks, &view, n_ids))
+                    }
+                    Some(Compat::Elliot) => Some(rule.elliot_tail(&universe, &ranks, &view, n_ids)),
+                    None => None,
+                };
+                (gamma, compat_tail)
+            },
+            || users_ranks(&view, n_ids),
+        );
         let n_gamma = universe.iter().filter(|&&i| gamma[i as usize]).count() as u64;
-        let compat_tail = match rule.compat {
-            Some(Compat::RecBole) => Some(rule.recbole_tail(&universe, &ranks, &view, n_ids)),
-            Some(Compat::Elliot) => Some(rule.elliot_tail(&universe, &ranks, &view, n_ids)),
-            None => None,
-        };
-        let (users_values, users_rank) = users_ranks(&view, n_ids);
         BucketView {
             view,
             gamma,

@@ -128,6 +128,9 @@ impl Popularity {
         stages.mark("popsrc: load");
         let mut items = Interner::new(kind);
         let mut users = Interner::new(kind_of_user(&table.schema, options)?);
+        // With several batches, dense user ids would need one table across them: only one
+        // batch takes that path (`users_seen`), later ones use the interner.
+        let mut users_seen = table.batches.len() != 1;
         let mut ignored = 0u64;
         let mut rows: Vec<(i64, u32, u32)> = Vec::new();
         for batch in &table.batches {
@@ -156,7 +159,11 @@ impl Popularity {
             // the same ids as the row loop below).
             if item_col.nulls.is_none() && user_col.as_ref().is_none_or(|u| u.nulls.is_none()) {
                 let item_ids = items.intern_column(&item_col);
-                let user_ids = user_col.as_ref().map(|u| users.intern_column(u));
+                // Users only need to be told apart: dense ids without the interner's map
+                // when their range is small.
+                let user_ids = user_col.as_ref().map(|u| {
+                    dense_user_ids(u, &mut users_seen).unwrap_or_else(|| users.intern_column(u))
+                });
                 rows.reserve(batch.num_rows());
                 for (i, &item) in item_ids.iter().enumerate() {
                     let user = user_ids.as_ref().map_or(NO_USER, |u| u[i]);
@@ -349,6 +356,36 @@ fn kind_of_user(
     }
 }
 
+/// Ids for a batch's users (signed integers, no nulls, small range) from a lookup table:
+/// distinct values get distinct ids, which is all counting needs. None when it does not apply
+/// or `used` (the ids would clash with another batch's); sets `used`.
+fn dense_user_ids(column: &ValueColumn, used: &mut bool) -> Option<Vec<u32>> {
+    if *used {
+        return None;
+    }
+    let values = column.signed_ints()?;
+    let (lo, hi) = super::items::min_max(values)?;
+    if hi as i128 - lo as i128 >= super::items::dense_range_limit(values.len()) {
+        return None;
+    }
+    *used = true;
+    let mut table = vec![u32::MAX; (hi as i128 - lo as i128 + 1) as usize];
+    let mut next = 0u32;
+    Some(
+        values
+            .iter()
+            .map(|&v| {
+                let slot = &mut table[v.wrapping_sub(lo) as u64 as usize];
+                if *slot == u32::MAX {
+                    *slot = next;
+                    next += 1;
+                }
+                *slot
+            })
+            .collect(),
+    )
+}
+
 /// φ, φ_users and N_users of a set of `(item, user)` rows.
 fn count_rows(
     rows: impl Iterator<Item = (u32, u32)>,
@@ -371,7 +408,8 @@ fn count_rows(
             n_users: None,
         };
     }
-    pairs.sort_unstable();
+    let max = pairs.iter().copied().max().unwrap_or(0);
+    radix_sort(&mut pairs, max);
     pairs.dedup();
     let mut phi_users = vec![0u64; n_items];
     for &p in &pairs {
@@ -387,6 +425,35 @@ fn count_rows(
         },
         phi_users: Some(phi_users),
         n_users: Some(users.len() as u64),
+    }
+}
+
+/// Sort `values` (all `<= max`) ascending: LSD radix over the bytes `max` uses.
+fn radix_sort(values: &mut Vec<u64>, max: u64) {
+    if values.len() < 4096 {
+        values.sort_unstable();
+        return;
+    }
+    let bytes = (u64::BITS - max.leading_zeros()).div_ceil(8);
+    let mut other = vec![0u64; values.len()];
+    for b in 0..bytes {
+        let shift = 8 * b;
+        let mut counts = [0usize; 257];
+        for &v in values.iter() {
+            counts[((v >> shift) & 0xff) as usize + 1] += 1;
+        }
+        if counts[1..].iter().any(|&c| c == values.len()) {
+            continue; // one digit value: already in order for this byte
+        }
+        for d in 1..257 {
+            counts[d] += counts[d - 1];
+        }
+        for &v in values.iter() {
+            let d = ((v >> shift) & 0xff) as usize;
+            other[counts[d]] = v;
+            counts[d] += 1;
+        }
+        std::mem::swap(values, &mut other);
     }
 }
 
