@@ -601,27 +601,24 @@ fn assign_signed_ids(
 /// chunks, or not contiguous). Returns the runs holding such values, ascending (only they
 /// need linking), or None when the fast path does not apply.
 fn repeated_int_runs(runs: &[Run], chunks: &[Chunk]) -> Option<Vec<u32>> {
-    let value = |r: &Run| match chunks[r.chunk as usize].keys.as_slice() {
-        [KeyColumn::Int(v)] => Some(v[r.start as usize]),
-        _ => None,
-    };
-    let mut lo = i64::MAX;
-    let mut hi = i64::MIN;
-    for r in runs {
-        let v = value(r)?;
-        lo = lo.min(v);
-        hi = hi.max(v);
-    }
-    if runs.is_empty() || hi as i128 - lo as i128 >= (runs.len() as i128) * 16 + (1 << 16) {
+    let values: Vec<i64> = runs
+        .iter()
+        .map(|r| match chunks[r.chunk as usize].keys.as_slice() {
+            [KeyColumn::Int(v)] => Some(v[r.start as usize]),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let (lo, hi) = min_max(&values)?;
+    if hi as i128 - lo as i128 >= (runs.len() as i128) * 16 + (1 << 16) {
         return None;
     }
     let words = ((hi as i128 - lo as i128) as usize >> 6) + 1;
-    let offset = |r: &Run| value(r).unwrap_or(lo).wrapping_sub(lo) as u64 as usize;
+    let offset = |i: usize| values[i].wrapping_sub(lo) as u64 as usize;
     let mut seen = vec![0u64; words];
     let mut repeated = vec![0u64; words];
     let mut any = false;
-    for r in runs {
-        let at = offset(r);
+    for i in 0..values.len() {
+        let at = offset(i);
         let (word, bit) = (at >> 6, 1u64 << (at & 63));
         if seen[word] & bit != 0 {
             repeated[word] |= bit;
@@ -635,11 +632,38 @@ fn repeated_int_runs(runs: &[Run], chunks: &[Chunk]) -> Option<Vec<u32>> {
     Some(
         (0..runs.len() as u32)
             .filter(|&i| {
-                let at = offset(&runs[i as usize]);
+                let at = offset(i as usize);
                 repeated[at >> 6] & (1 << (at & 63)) != 0
             })
             .collect(),
     )
+}
+
+/// Sort `(slot, id)` pairs by id (ids below `n_ids`, all distinct): LSD radix, 11-bit digits.
+fn sort_by_id(pairs: &mut Vec<(u32, u32)>, n_ids: u32) {
+    if pairs.len() < 256 {
+        pairs.sort_unstable_by_key(|p| p.1);
+        return;
+    }
+    let bits = u32::BITS - n_ids.leading_zeros();
+    let mut other = vec![(0u32, 0u32); pairs.len()];
+    let mut shift = 0;
+    while shift < bits {
+        let mut counts = [0usize; (1 << 11) + 1];
+        for p in pairs.iter() {
+            counts[((p.1 >> shift) & 0x7ff) as usize + 1] += 1;
+        }
+        for d in 1..counts.len() {
+            counts[d] += counts[d - 1];
+        }
+        for &p in pairs.iter() {
+            let d = ((p.1 >> shift) & 0x7ff) as usize;
+            other[counts[d]] = p;
+            counts[d] += 1;
+        }
+        std::mem::swap(pairs, &mut other);
+        shift += 11;
+    }
 }
 
 /// Chain the runs of each list id: whether each run is the first of its list, and `next` run
@@ -921,10 +945,13 @@ impl Lists<'_> {
                         .map(|id| (offset_of[id as usize], id))
                         .collect()
                 } else {
-                    (0..offset_of.len() as u32)
-                        .map(|id| (offset_of[id as usize], id))
-                        .filter(|&(o, _)| o != u32::MAX && slots[o as usize].c != 0)
-                        .collect()
+                    // Sequential over the counters, then by id (ids are not in value order).
+                    let mut pairs: Vec<(u32, u32)> = (0..slots.len() as u32)
+                        .filter(|&o| slots[o as usize].c != 0)
+                        .map(|o| (o, id_of[o as usize]))
+                        .collect();
+                    sort_by_id(&mut pairs, offset_of.len() as u32);
+                    pairs
                 }
             }
         };

@@ -415,16 +415,28 @@ fn count_rows(
     for &p in &pairs {
         phi_users[(p >> 32) as usize] += 1;
     }
-    let mut users: Vec<u32> = pairs.iter().map(|&p| p as u32).collect();
-    users.sort_unstable();
-    users.dedup();
+    // Distinct users: ids are dense (0..number of users seen), so a bitmap counts them.
+    let max_user = pairs
+        .iter()
+        .map(|&p| p as u32)
+        .max()
+        .map_or(0, |m| m as usize + 1);
+    let mut seen = vec![false; max_user];
+    let mut n_users = 0u64;
+    for &p in &pairs {
+        let at = p as u32 as usize;
+        if !seen[at] {
+            seen[at] = true;
+            n_users += 1;
+        }
+    }
     PopView {
         phi: match count {
             CountBy::Interactions => interactions,
             CountBy::Users => phi_users.clone(),
         },
         phi_users: Some(phi_users),
-        n_users: Some(users.len() as u64),
+        n_users: Some(n_users),
     }
 }
 
