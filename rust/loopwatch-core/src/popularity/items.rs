@@ -6,6 +6,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use arrow::array::{Array, ArrayRef};
 use arrow::datatypes::DataType;
+use rayon::prelude::*;
 
 use crate::error::{schema_err, LwError, Result};
 use crate::normalize::{combine, fmix64};
@@ -55,7 +56,8 @@ impl Hasher for ValueHasher {
     }
     #[inline]
     fn write_i128(&mut self, v: i128) {
-        self.0 = fmix64(combine(self.0, v as u64) ^ ((v >> 64) as u64));
+        let folded = (v as u64) ^ ((v >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = fmix64(self.0 ^ folded);
     }
 }
 
@@ -291,13 +293,32 @@ impl Interner {
 
     /// Value ranks: `ranks[id]` orders ids by value (numbers numerically, strings by bytes).
     pub fn ranks(&self) -> Vec<u32> {
-        let mut order: Vec<u32> = (0..self.len() as u32).collect();
-        match self {
-            Interner::Int { values, .. } => order.sort_unstable_by_key(|&i| values[i as usize]),
-            Interner::Str { values, .. } => {
-                order.sort_unstable_by(|&a, &b| values[a as usize].cmp(&values[b as usize]))
+        let order: Vec<u32> = match self {
+            // Values are distinct: sort (value, id) pairs, narrowed to i64 when they fit.
+            Interner::Int { values, .. } if values.iter().all(|&v| v as i64 as i128 == v) => {
+                let mut pairs: Vec<(i64, u32)> = values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| (v as i64, i as u32))
+                    .collect();
+                pairs.par_sort_unstable();
+                pairs.into_iter().map(|(_, i)| i).collect()
             }
-        }
+            Interner::Int { values, .. } => {
+                let mut pairs: Vec<(i128, u32)> = values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| (v, i as u32))
+                    .collect();
+                pairs.par_sort_unstable();
+                pairs.into_iter().map(|(_, i)| i).collect()
+            }
+            Interner::Str { values, .. } => {
+                let mut order: Vec<u32> = (0..self.len() as u32).collect();
+                order.par_sort_unstable_by(|&a, &b| values[a as usize].cmp(&values[b as usize]));
+                order
+            }
+        };
         let mut ranks = vec![0u32; order.len()];
         for (rank, &id) in order.iter().enumerate() {
             ranks[id as usize] = rank as u32;

@@ -36,7 +36,16 @@ struct BucketView {
     /// For novelty: the distinct `max(φ_users, 1)` values ascending, and each item's index
     /// among them (so sums over them run in ascending order without sorting per group).
     users_values: Vec<u64>,
-    users_rank: Vec<u32>,
+    /// Per item id, what a group row reads, in one place.
+    info: Vec<ItemInfo>,
+}
+
+#[derive(Clone, Copy)]
+struct ItemInfo {
+    phi: u64,
+    users_rank: u32,
+    gamma: bool,
+    tail: bool,
 }
 
 #[derive(Default)]
@@ -90,13 +99,21 @@ pub fn finalize(state: &PopularityMetricsState) -> Result<Vec<(Field, ArrayRef)>
             || users_ranks(&view, n_ids),
         );
         let n_gamma = universe.iter().filter(|&&i| gamma[i as usize]).count() as u64;
+        let info = (0..n_ids)
+            .map(|i| ItemInfo {
+                phi: view.phi(i as u32),
+                users_rank: users_rank.get(i).copied().unwrap_or(0),
+                gamma: gamma[i],
+                tail: compat_tail.as_ref().is_some_and(|t| t[i]),
+            })
+            .collect();
         BucketView {
             view,
             gamma,
             n_gamma,
             compat_tail,
             users_values,
-            users_rank,
+            info,
         }
     };
     let keys: Vec<(&GroupKey, &GroupCounts)> = state.groups.iter().collect();
@@ -254,39 +271,44 @@ fn group_row(
         }
     ];
     let mut users_touched: Vec<u32> = Vec::new();
+    // One list length (the usual case): its entries are the group's items, one each, so the
+    // per-item totals need no accumulation.
+    let single = group.lengths.len() == 1;
+    let has_tail = b.compat_tail.is_some();
     for (&len, entries) in &group.lengths {
         let (mut phi_sum, mut in_gamma, mut in_tail): (u128, u64, u64) = (0, 0, 0);
         for e in entries {
-            let phi = b.view.phi(e.item);
+            let info = b.info[e.item as usize];
+            let phi = info.phi;
             phi_sum += phi as u128 * e.c as u128;
-            if b.gamma[e.item as usize] {
+            if info.gamma {
                 in_gamma += e.c;
             }
-            if let Some(tail) = &b.compat_tail {
-                if tail[e.item as usize] {
-                    in_tail += if compat == Some(Compat::Elliot) {
-                        e.d
-                    } else {
-                        e.c
-                    };
-                }
+            if has_tail && info.tail {
+                in_tail += if compat == Some(Compat::Elliot) {
+                    e.d
+                } else {
+                    e.c
+                };
             }
             if phi == 0 {
                 cold += e.c;
             }
             occurrences += e.c;
             if n_users.is_some() {
-                let r = b.users_rank[e.item as usize];
+                let r = info.users_rank;
                 if by_users[r as usize] == 0 {
                     users_touched.push(r);
                 }
                 by_users[r as usize] += e.c;
             }
-            let at = e.item as usize;
-            if totals[at] == 0 {
-                touched.push(e.item);
+            if !single {
+                let at = e.item as usize;
+                if totals[at] == 0 {
+                    touched.push(e.item);
+                }
+                totals[at] += e.c;
             }
-            totals[at] += e.c;
         }
         let l = len as f64;
         arp += phi_sum as f64 / l;
@@ -306,12 +328,24 @@ fn group_row(
             novelty_sum += per_len / l;
         }
     }
-    let counts: Vec<u64> = touched.iter().map(|&i| totals[i as usize]).collect();
-    let recommended = touched.len() as u64;
-    let recommended_in_gamma = touched.iter().filter(|&&i| b.gamma[i as usize]).count() as u64;
-    for &i in &touched {
-        totals[i as usize] = 0;
-    }
+    let (counts, recommended, recommended_in_gamma) = match group.lengths.values().next() {
+        Some(entries) if single => (
+            entries.iter().map(|e| e.c).collect::<Vec<u64>>(),
+            entries.len() as u64,
+            entries
+                .iter()
+                .filter(|e| b.info[e.item as usize].gamma)
+                .count() as u64,
+        ),
+        _ => {
+            let counts: Vec<u64> = touched.iter().map(|&i| totals[i as usize]).collect();
+            let in_gamma = touched.iter().filter(|&&i| b.gamma[i as usize]).count() as u64;
+            for &i in &touched {
+                totals[i as usize] = 0;
+            }
+            (counts, touched.len() as u64, in_gamma)
+        }
+    };
     let runs = value_runs(&counts);
     let total = occurrences as f64;
     let mut entropy = 0.0f64;

@@ -408,26 +408,43 @@ fn count_rows(
             n_users: None,
         };
     }
-    let max = pairs.iter().copied().max().unwrap_or(0);
-    radix_sort(&mut pairs, max);
-    pairs.dedup();
-    let mut phi_users = vec![0u64; n_items];
-    for &p in &pairs {
-        phi_users[(p >> 32) as usize] += 1;
-    }
-    // Distinct users: ids are dense (0..number of users seen), so a bitmap counts them.
+    // Distinct users per item without sorting: pairs bucketed by item (a counting sort), then
+    // a stamp per user marks the users already counted for the current item. Ids are dense
+    // (0..number seen), so arrays over them are small.
     let max_user = pairs
         .iter()
         .map(|&p| p as u32)
         .max()
         .map_or(0, |m| m as usize + 1);
+    let mut start = vec![0usize; n_items + 1];
+    for &p in &pairs {
+        start[(p >> 32) as usize + 1] += 1;
+    }
+    for i in 1..start.len() {
+        start[i] += start[i - 1];
+    }
+    let mut fill = start.clone();
+    let mut users_of_items = vec![0u32; pairs.len()];
+    for &p in &pairs {
+        let item = (p >> 32) as usize;
+        users_of_items[fill[item]] = p as u32;
+        fill[item] += 1;
+    }
+    let mut phi_users = vec![0u64; n_items];
+    let mut stamp = vec![u32::MAX; max_user];
     let mut seen = vec![false; max_user];
     let mut n_users = 0u64;
-    for &p in &pairs {
-        let at = p as u32 as usize;
-        if !seen[at] {
-            seen[at] = true;
-            n_users += 1;
+    for item in 0..n_items {
+        for &user in &users_of_items[start[item]..start[item + 1]] {
+            let at = user as usize;
+            if stamp[at] != item as u32 {
+                stamp[at] = item as u32;
+                phi_users[item] += 1;
+            }
+            if !seen[at] {
+                seen[at] = true;
+                n_users += 1;
+            }
         }
     }
     PopView {
@@ -437,35 +454,6 @@ fn count_rows(
         },
         phi_users: Some(phi_users),
         n_users: Some(n_users),
-    }
-}
-
-/// Sort `values` (all `<= max`) ascending: LSD radix over the bytes `max` uses.
-fn radix_sort(values: &mut Vec<u64>, max: u64) {
-    if values.len() < 4096 {
-        values.sort_unstable();
-        return;
-    }
-    let bytes = (u64::BITS - max.leading_zeros()).div_ceil(8);
-    let mut other = vec![0u64; values.len()];
-    for b in 0..bytes {
-        let shift = 8 * b;
-        let mut counts = [0usize; 257];
-        for &v in values.iter() {
-            counts[((v >> shift) & 0xff) as usize + 1] += 1;
-        }
-        if counts[1..].iter().any(|&c| c == values.len()) {
-            continue; // one digit value: already in order for this byte
-        }
-        for d in 1..257 {
-            counts[d] += counts[d - 1];
-        }
-        for &v in values.iter() {
-            let d = ((v >> shift) & 0xff) as usize;
-            other[counts[d]] = v;
-            counts[d] += 1;
-        }
-        std::mem::swap(values, &mut other);
     }
 }
 
