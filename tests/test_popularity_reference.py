@@ -1,5 +1,6 @@
-"""Differential tests: ``lw.popularity_metrics`` vs the slow reference (tests/reference_popularity.py)
-on random data; invariance to threads, batch splits and state merges; state bytes."""
+"""Differential tests: ``lw.popularity_metrics`` vs the slow reference
+(tests/reference_popularity.py) on random data; invariance to threads, batch splits and state
+merges; state bytes; fast paths vs their general fallbacks."""
 
 from __future__ import annotations
 
