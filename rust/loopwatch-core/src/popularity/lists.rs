@@ -639,29 +639,29 @@ fn repeated_int_runs(runs: &[Run], chunks: &[Chunk]) -> Option<Vec<u32>> {
     )
 }
 
-/// Sort `values` by their `id` (below `n_ids`, all distinct): LSD radix, 11-bit digits.
-fn sort_by_id<T: Copy>(values: &mut Vec<T>, n_ids: u32, id: impl Fn(&T) -> u32) {
-    if values.len() < 256 {
-        values.sort_unstable_by_key(|v| id(v));
+/// Sort `(slot, id)` pairs by id (ids below `n_ids`, all distinct): LSD radix, 11-bit digits.
+fn sort_by_id(pairs: &mut Vec<(u32, u32)>, n_ids: u32) {
+    if pairs.len() < 256 {
+        pairs.sort_unstable_by_key(|p| p.1);
         return;
     }
     let bits = u32::BITS - n_ids.leading_zeros();
-    let mut other: Vec<T> = values.clone();
+    let mut other = vec![(0u32, 0u32); pairs.len()];
     let mut shift = 0;
     while shift < bits {
         let mut counts = [0usize; (1 << 11) + 1];
-        for v in values.iter() {
-            counts[((id(v) >> shift) & 0x7ff) as usize + 1] += 1;
+        for p in pairs.iter() {
+            counts[((p.1 >> shift) & 0x7ff) as usize + 1] += 1;
         }
         for d in 1..counts.len() {
             counts[d] += counts[d - 1];
         }
-        for &v in values.iter() {
-            let d = ((id(&v) >> shift) & 0x7ff) as usize;
-            other[counts[d]] = v;
+        for &p in pairs.iter() {
+            let d = ((p.1 >> shift) & 0x7ff) as usize;
+            other[counts[d]] = p;
             counts[d] += 1;
         }
-        std::mem::swap(values, &mut other);
+        std::mem::swap(pairs, &mut other);
         shift += 11;
     }
 }
@@ -921,28 +921,6 @@ impl Lists<'_> {
     /// The touched counters as entries sorted by item id (counters reset): a scan when many
     /// were touched, else a sort of the touched ids.
     fn entries(&self, s: &mut Scratch, tracked: bool) -> Vec<ItemCount> {
-        if let ItemIndex::Offsets {
-            id_of, offset_of, ..
-        } = self.index
-        {
-            if !tracked || s.touched.len() * 16 >= offset_of.len() {
-                // One sequential pass over the counters (reset as read), then by id.
-                let mut entries: Vec<ItemCount> = Vec::new();
-                for (slot, &id) in s.slots.iter_mut().zip(id_of.iter()) {
-                    if slot.c != 0 {
-                        entries.push(ItemCount {
-                            item: id,
-                            c: slot.c as u64,
-                            d: slot.d as u64,
-                        });
-                        *slot = EMPTY_SLOT;
-                    }
-                }
-                s.touched.clear();
-                sort_by_id(&mut entries, offset_of.len() as u32, |e| e.item);
-                return entries;
-            }
-        }
         let slots = &s.slots;
         // (slot, id) pairs, by id.
         let pairs: Vec<(u32, u32)> = match self.index {
@@ -957,15 +935,24 @@ impl Lists<'_> {
                         .collect()
                 }
             }
-            // Few touched offset counters (the scan case returned above): sort their ids.
             ItemIndex::Offsets {
                 id_of, offset_of, ..
             } => {
-                let mut ids: Vec<u32> = s.touched.iter().map(|&o| id_of[o as usize]).collect();
-                ids.sort_unstable();
-                ids.into_iter()
-                    .map(|id| (offset_of[id as usize], id))
-                    .collect()
+                if tracked && s.touched.len() * 16 < offset_of.len() {
+                    let mut ids: Vec<u32> = s.touched.iter().map(|&o| id_of[o as usize]).collect();
+                    ids.sort_unstable();
+                    ids.into_iter()
+                        .map(|id| (offset_of[id as usize], id))
+                        .collect()
+                } else {
+                    // Sequential over the counters, then by id (ids are not in value order).
+                    let mut pairs: Vec<(u32, u32)> = (0..slots.len() as u32)
+                        .filter(|&o| slots[o as usize].c != 0)
+                        .map(|o| (o, id_of[o as usize]))
+                        .collect();
+                    sort_by_id(&mut pairs, offset_of.len() as u32);
+                    pairs
+                }
             }
         };
         let entries = pairs
