@@ -16,7 +16,7 @@ import time
 
 from baselines_popularity import check_engines, engines
 from generate import generate_log
-from run_label_join import machine, versions
+from timing import best_times, print_report
 
 
 def main() -> None:
@@ -36,27 +36,13 @@ def main() -> None:
     check_engines(pred, fb, only=list(runs))
     print(f"check: {', '.join(runs)} agree ({time.perf_counter() - t0:.1f}s, warm-up)")
 
-    best = {}
-    for name, fn in runs.items():
-        times = []
-        for _ in range(args.repeat):
-            t0 = time.perf_counter()
-            fn(pred, fb)
-            times.append(time.perf_counter() - t0)
-        best[name] = min(times)
-        print(f"  {name}: {', '.join(f'{t:.3f}' for t in times)} s", flush=True)
-
-    base = "loopwatch" if "loopwatch" in best else min(best, key=best.__getitem__)
-    print(
-        f'\n`popularity_metrics(list_id="request_id", time="ts", every="1h")`, '
-        f"{pred.num_rows:,} impressions, best of {args.repeat}\n"
+    best = best_times(runs, (pred, fb), args.repeat)
+    print_report(
+        f'`popularity_metrics(list_id="request_id", time="ts", every="1h")` with '
+        f"`Popularity.from_interactions(clicks, user=...)` built inside the timed call, "
+        f"{pred.num_rows:,} impressions, best of {args.repeat}",
+        best,
     )
-    print(f"| engine | best (s) | ratio vs {base} |")
-    print("|---|---:|---:|")
-    for name, t in best.items():
-        print(f"| {name} | {t:.3f} | {t / best[base]:.1f} |")
-    print(f"\nmachine: {machine()}; load average at the end: {os.getloadavg()[0]:.2f}")
-    print(f"versions: {versions()}")
 
 
 if __name__ == "__main__":

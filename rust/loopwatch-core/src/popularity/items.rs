@@ -2,11 +2,14 @@
 //! (integers of any width, strings of any layout, dictionaries).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use arrow::array::{Array, ArrayRef};
 use arrow::datatypes::DataType;
+use rayon::prelude::*;
 
 use crate::error::{schema_err, LwError, Result};
+use crate::normalize::{combine, fmix64};
 use crate::normalize::{key_kind, KeyColumn, KeyKind};
 use crate::state::codec::{Reader, Writer};
 
@@ -29,16 +32,52 @@ pub fn value_kind(data_type: &DataType, column: &str, argument: &str) -> Result<
     }
 }
 
+/// A fixed-seed hasher for interned values: one multiply-xorshift mix per word instead of
+/// SipHash (the maps are internal, never keyed by untrusted input across calls).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ValueHasher(u64);
+
+impl Hasher for ValueHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = combine(self.0, xxhash_rust::xxh3::xxh3_64(bytes));
+    }
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.0 = combine(self.0, v);
+    }
+    #[inline]
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+    #[inline]
+    fn write_i128(&mut self, v: i128) {
+        let folded = (v as u64) ^ ((v >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = fmix64(self.0 ^ folded);
+    }
+}
+
+type ValueMap<K> = HashMap<K, u32, BuildHasherDefault<ValueHasher>>;
+
+/// Integer values within a range this small get ids from a lookup table, not a hash map.
+pub fn dense_range_limit(rows: usize) -> i128 {
+    ((rows as i128) * 4 + (1 << 16)).min(1 << 26)
+}
+
 /// Dense ids for values, in first-seen order. Ids never say anything about value order; use
 /// `ranks` for that.
 #[derive(Clone, Debug)]
 pub enum Interner {
     Int {
-        ids: HashMap<i128, u32>,
+        ids: ValueMap<i128>,
         values: Vec<i128>,
     },
     Str {
-        ids: HashMap<Box<[u8]>, u32>,
+        ids: ValueMap<Box<[u8]>>,
         values: Vec<Box<[u8]>>,
     },
 }
@@ -86,6 +125,15 @@ impl ValueColumn {
         self.len == 0
     }
 
+    /// The values as one slice when they are signed integers (not raw uint64 bits) without
+    /// nulls: the fast paths read them directly.
+    pub fn signed_ints(&self) -> Option<&[i64]> {
+        match &self.values {
+            KeyColumn::Int(v) if !self.unsigned64 && self.nulls.is_none() => Some(v),
+            _ => None,
+        }
+    }
+
     /// `[min, max]` of the non-null integers (None for strings or no values).
     pub fn int_range(&self) -> Option<(i128, i128)> {
         let mut out: Option<(i128, i128)> = None;
@@ -112,11 +160,11 @@ impl Interner {
     pub fn new(kind: ValueKind) -> Interner {
         match kind {
             ValueKind::Int => Interner::Int {
-                ids: HashMap::new(),
+                ids: ValueMap::default(),
                 values: Vec::new(),
             },
             ValueKind::Str => Interner::Str {
-                ids: HashMap::new(),
+                ids: ValueMap::default(),
                 values: Vec::new(),
             },
         }
@@ -187,15 +235,90 @@ impl Interner {
         }
     }
 
-    /// Value ranks: `ranks[id]` orders ids by value (numbers numerically, strings by bytes).
-    pub fn ranks(&self) -> Vec<u32> {
-        let mut order: Vec<u32> = (0..self.len() as u32).collect();
-        match self {
-            Interner::Int { values, .. } => order.sort_unstable_by_key(|&i| values[i as usize]),
-            Interner::Str { values, .. } => {
-                order.sort_unstable_by(|&a, &b| values[a as usize].cmp(&values[b as usize]))
+    /// Ids of every row of `column`, which must have no nulls, interned in row order (the
+    /// same ids as `intern_row` row by row). Signed integers in a small range go through a
+    /// lookup table, so only new values touch the hash map.
+    pub fn intern_column(&mut self, column: &ValueColumn) -> Vec<u32> {
+        if let (Some(values), Interner::Int { .. }) = (column.signed_ints(), &*self) {
+            if let Some(ids) = self.intern_ints_dense(values) {
+                return ids;
             }
         }
+        (0..column.len())
+            .map(|i| self.intern_row(column, i))
+            .collect()
+    }
+
+    /// `intern_column` through a lookup table over the values' range; `None` (nothing
+    /// interned) when the range is too wide.
+    fn intern_ints_dense(&mut self, values: &[i64]) -> Option<Vec<u32>> {
+        let (lo, hi) = min_max(values)?;
+        if (hi as i128) - (lo as i128) >= dense_range_limit(values.len()) {
+            return None;
+        }
+        let mut table = vec![u32::MAX; (hi as i128 - lo as i128 + 1) as usize];
+        if let Interner::Int { values: known, .. } = &*self {
+            for (id, &v) in known.iter().enumerate() {
+                if v >= lo as i128 && v <= hi as i128 {
+                    table[(v - lo as i128) as usize] = id as u32;
+                }
+            }
+        }
+        // Room for the new values up front (one pass marks them), so the map never regrows.
+        let mut new = 0usize;
+        for &v in values {
+            let slot = &mut table[v.wrapping_sub(lo) as u64 as usize];
+            if *slot == u32::MAX {
+                *slot = u32::MAX - 1;
+                new += 1;
+            }
+        }
+        if let Interner::Int { ids, values: known } = self {
+            ids.reserve(new);
+            known.reserve(new);
+        }
+        Some(
+            values
+                .iter()
+                .map(|&v| {
+                    let slot = &mut table[v.wrapping_sub(lo) as u64 as usize];
+                    if *slot == u32::MAX - 1 {
+                        *slot = self.intern_int(v as i128);
+                    }
+                    *slot
+                })
+                .collect(),
+        )
+    }
+
+    /// Value ranks: `ranks[id]` orders ids by value (numbers numerically, strings by bytes).
+    pub fn ranks(&self) -> Vec<u32> {
+        let order: Vec<u32> = match self {
+            // Values are distinct: sort (value, id) pairs, narrowed to i64 when they fit.
+            Interner::Int { values, .. } if values.iter().all(|&v| v as i64 as i128 == v) => {
+                let mut pairs: Vec<(i64, u32)> = values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| (v as i64, i as u32))
+                    .collect();
+                pairs.par_sort_unstable();
+                pairs.into_iter().map(|(_, i)| i).collect()
+            }
+            Interner::Int { values, .. } => {
+                let mut pairs: Vec<(i128, u32)> = values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| (v, i as u32))
+                    .collect();
+                pairs.par_sort_unstable();
+                pairs.into_iter().map(|(_, i)| i).collect()
+            }
+            Interner::Str { values, .. } => {
+                let mut order: Vec<u32> = (0..self.len() as u32).collect();
+                order.par_sort_unstable_by(|&a, &b| values[a as usize].cmp(&values[b as usize]));
+                order
+            }
+        };
         let mut ranks = vec![0u32; order.len()];
         for (rank, &id) in order.iter().enumerate() {
             ranks[id as usize] = rank as u32;
@@ -277,6 +400,16 @@ impl Interner {
         }
         Ok(interner)
     }
+}
+
+/// `(min, max)` of a slice (None when empty).
+pub fn min_max(values: &[i64]) -> Option<(i64, i64)> {
+    let first = *values.first()?;
+    Some(
+        values
+            .iter()
+            .fold((first, first), |(lo, hi), &v| (lo.min(v), hi.max(v))),
+    )
 }
 
 fn kind_name(kind: ValueKind) -> &'static str {

@@ -1,6 +1,8 @@
 //! The long tail Γ: which items of the universe U count as "not popular", by one of three rules,
 //! plus the tail sets of the RecBole and Elliot presets.
 
+use rayon::prelude::*;
+
 use super::source::PopView;
 use crate::error::{config_err, Result};
 
@@ -144,7 +146,12 @@ impl TailRule {
         }
         let ratio = self.tail_ratio.unwrap_or(RECBOLE_DEFAULT_TAIL_RATIO);
         let mut ascending = seen;
-        ascending.sort_unstable_by_key(|&i| (view.phi(i), ranks[i as usize]));
+        let mut keys: Vec<(u64, u32, u32)> = ascending
+            .iter()
+            .map(|&i| (view.phi(i), ranks[i as usize], i))
+            .collect();
+        keys.par_sort_unstable();
+        ascending = keys.into_iter().map(|(_, _, i)| i).collect();
         let cut = ((ascending.len() as f64 * ratio) as usize).max(1);
         for &i in ascending.iter().take(cut) {
             mask[i as usize] = true;
@@ -172,9 +179,14 @@ impl TailRule {
 }
 
 /// U sorted by φ descending, ties by value ascending.
-fn popularity_order(mut ids: Vec<u32>, ranks: &[u32], view: &PopView) -> Vec<u32> {
-    ids.sort_unstable_by_key(|&i| (std::cmp::Reverse(view.phi(i)), ranks[i as usize]));
-    ids
+fn popularity_order(ids: Vec<u32>, ranks: &[u32], view: &PopView) -> Vec<u32> {
+    // Keys gathered first, so the sort moves contiguous keys instead of chasing ids.
+    let mut keys: Vec<(u64, u32, u32)> = ids
+        .into_iter()
+        .map(|i| (u64::MAX - view.phi(i), ranks[i as usize], i))
+        .collect();
+    keys.par_sort_unstable();
+    keys.into_iter().map(|(_, _, i)| i).collect()
 }
 
 /// The shortest prefix of the popularity order whose φ sum reaches `share` × Σφ (Σ over U);

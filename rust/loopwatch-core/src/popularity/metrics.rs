@@ -33,6 +33,19 @@ struct BucketView {
     gamma: Vec<bool>,
     n_gamma: u64,
     compat_tail: Option<Vec<bool>>,
+    /// For novelty: the distinct `max(φ_users, 1)` values ascending, and each item's index
+    /// among them (so sums over them run in ascending order without sorting per group).
+    users_values: Vec<u64>,
+    /// Per item id, what a group row reads, in one place.
+    info: Vec<ItemInfo>,
+}
+
+#[derive(Clone, Copy)]
+struct ItemInfo {
+    phi: u64,
+    users_rank: u32,
+    gamma: bool,
+    tail: bool,
 }
 
 #[derive(Default)]
@@ -50,37 +63,57 @@ pub fn finalize(state: &PopularityMetricsState) -> Result<Vec<(Field, ArrayRef)>
         )
     })?;
     let n_ids = state.items.len();
-    let ranks = state.items.ranks();
-    let universe: Vec<u32> = match &state.catalog {
-        Some(ids) => ids.clone(),
-        // Popularity items, then the items of the lists after the cut.
-        None => {
-            let mut member = vec![false; n_ids];
-            member[..state.pop.items.len()].fill(true);
-            for e in state
-                .groups
-                .values()
-                .flat_map(|g| g.lengths.values().flatten())
-            {
-                member[e.item as usize] = true;
+    let universe = || -> Vec<u32> {
+        match &state.catalog {
+            Some(ids) => ids.clone(),
+            // Popularity items, then the items of the lists after the cut.
+            None => {
+                let mut member = vec![false; n_ids];
+                member[..state.pop.items.len()].fill(true);
+                for e in state
+                    .groups
+                    .values()
+                    .flat_map(|g| g.lengths.values().flatten())
+                {
+                    member[e.item as usize] = true;
+                }
+                (0..n_ids as u32).filter(|&i| member[i as usize]).collect()
             }
-            (0..n_ids as u32).filter(|&i| member[i as usize]).collect()
         }
     };
+    let (ranks, universe) = rayon::join(|| state.items.ranks(), universe);
     let rule = &state.options.rule;
     let make_view = |view: PopView| {
-        let gamma = rule.gamma(&universe, &ranks, &view, n_ids);
+        let ((gamma, compat_tail), (users_values, users_rank)) = rayon::join(
+            || {
+                let gamma = rule.gamma(&universe, &ranks, &view, n_ids);
+                let compat_tail = match rule.compat {
+                    Some(Compat::RecBole) => {
+                        Some(rule.recbole_tail(&universe, &ranks, &view, n_ids))
+                    }
+                    Some(Compat::Elliot) => Some(rule.elliot_tail(&universe, &ranks, &view, n_ids)),
+                    None => None,
+                };
+                (gamma, compat_tail)
+            },
+            || users_ranks(&view, n_ids),
+        );
         let n_gamma = universe.iter().filter(|&&i| gamma[i as usize]).count() as u64;
-        let compat_tail = match rule.compat {
-            Some(Compat::RecBole) => Some(rule.recbole_tail(&universe, &ranks, &view, n_ids)),
-            Some(Compat::Elliot) => Some(rule.elliot_tail(&universe, &ranks, &view, n_ids)),
-            None => None,
-        };
+        let info = (0..n_ids)
+            .map(|i| ItemInfo {
+                phi: view.phi(i as u32),
+                users_rank: users_rank.get(i).copied().unwrap_or(0),
+                gamma: gamma[i],
+                tail: compat_tail.as_ref().is_some_and(|t| t[i]),
+            })
+            .collect();
         BucketView {
             view,
             gamma,
             n_gamma,
             compat_tail,
+            users_values,
+            info,
         }
     };
     let keys: Vec<(&GroupKey, &GroupCounts)> = state.groups.iter().collect();
@@ -152,17 +185,67 @@ pub fn finalize(state: &PopularityMetricsState) -> Result<Vec<(Field, ArrayRef)>
     Ok(out)
 }
 
-/// Σ_j (2j − n − 1)·c_(j) over n items whose nonzero counts are `sorted` (ascending); the
-/// zeros take the first ranks and add nothing.
-fn gini_numerator(sorted: &[u64], n: u64) -> i128 {
-    let mut rank = (n - sorted.len() as u64) as i128; // ranks before the nonzero counts
+/// Distinct `max(φ_users(i), 1)` ascending and each item's index among them (empty without
+/// φ_users).
+fn users_ranks(view: &PopView, n_ids: usize) -> (Vec<u64>, Vec<u32>) {
+    if view.n_users.is_none() {
+        return (Vec::new(), Vec::new());
+    }
+    let per_item: Vec<u64> = (0..n_ids as u32)
+        .map(|i| view.phi_users(i).max(1))
+        .collect();
+    let mut values = per_item.clone();
+    values.sort_unstable();
+    values.dedup();
+    let rank = per_item
+        .iter()
+        .map(|v| values.binary_search(v).unwrap_or(0) as u32)
+        .collect();
+    (values, rank)
+}
+
+/// Σ_j (2j − n − 1)·c_(j) over n items whose nonzero counts are `runs` (distinct values
+/// ascending, with multiplicities); the zeros take the first ranks and add nothing. A run of
+/// `m` values `v` after rank `r` adds v·Σ_{j=r+1}^{r+m} (2j − n − 1) = v·m·(2r + m − n).
+fn gini_numerator(runs: &[(u64, u64)], n: u64) -> i128 {
+    let nonzero: u64 = runs.iter().map(|&(_, m)| m).sum();
+    let mut rank = (n - nonzero) as i128; // ranks before the nonzero counts
     let n = n as i128;
     let mut sum: i128 = 0;
-    for &c in sorted {
-        rank += 1;
-        sum += (2 * rank - n - 1) * c as i128;
+    for &(v, m) in runs {
+        let m = m as i128;
+        sum += v as i128 * m * (2 * rank + m - n);
+        rank += m;
     }
     sum
+}
+
+/// Distinct values of `counts` ascending with their multiplicities: a counting pass when the
+/// values are small, else a sort.
+fn value_runs(counts: &[u64]) -> Vec<(u64, u64)> {
+    let max = counts.iter().copied().max().unwrap_or(0);
+    if max as usize <= counts.len() * 4 + 1024 {
+        let mut hist = vec![0u64; max as usize + 1];
+        for &c in counts {
+            hist[c as usize] += 1;
+        }
+        return hist
+            .iter()
+            .enumerate()
+            .filter(|&(_, &m)| m > 0)
+            .map(|(v, &m)| (v as u64, m))
+            .collect();
+    }
+    let mut sorted = counts.to_vec();
+    sorted.sort_unstable();
+    let mut runs: Vec<(u64, u64)> = Vec::new();
+    for v in sorted {
+        match runs.last_mut() {
+            Some((last, m)) if *last == v => *m += 1,
+            _ => runs.push((v, 1)),
+        }
+    }
+    runs
 }
 
 fn group_row(
@@ -178,36 +261,54 @@ fn group_row(
     let (mut compat_aplt, mut compat_aclt) = (0.0f64, 0u64);
     let (mut occurrences, mut cold) = (0u64, 0u64);
     let n_users = b.view.n_users.filter(|&n| n > 0);
+    // Novelty: occurrences per distinct φ_users value (by its index), summed ascending.
+    let mut by_users = vec![
+        0u64;
+        if n_users.is_some() {
+            b.users_values.len()
+        } else {
+            0
+        }
+    ];
+    let mut users_touched: Vec<u32> = Vec::new();
+    // One list length (the usual case): its entries are the group's items, one each, so the
+    // per-item totals need no accumulation.
+    let single = group.lengths.len() == 1;
+    let has_tail = b.compat_tail.is_some();
     for (&len, entries) in &group.lengths {
         let (mut phi_sum, mut in_gamma, mut in_tail): (u128, u64, u64) = (0, 0, 0);
-        let mut by_users: Vec<(u64, u64)> = Vec::new();
         for e in entries {
-            let phi = b.view.phi(e.item);
+            let info = b.info[e.item as usize];
+            let phi = info.phi;
             phi_sum += phi as u128 * e.c as u128;
-            if b.gamma[e.item as usize] {
+            if info.gamma {
                 in_gamma += e.c;
             }
-            if let Some(tail) = &b.compat_tail {
-                if tail[e.item as usize] {
-                    in_tail += if compat == Some(Compat::Elliot) {
-                        e.d
-                    } else {
-                        e.c
-                    };
-                }
+            if has_tail && info.tail {
+                in_tail += if compat == Some(Compat::Elliot) {
+                    e.d
+                } else {
+                    e.c
+                };
             }
             if phi == 0 {
                 cold += e.c;
             }
             occurrences += e.c;
             if n_users.is_some() {
-                by_users.push((b.view.phi_users(e.item).max(1), e.c));
+                let r = info.users_rank;
+                if by_users[r as usize] == 0 {
+                    users_touched.push(r);
+                }
+                by_users[r as usize] += e.c;
             }
-            let at = e.item as usize;
-            if totals[at] == 0 {
-                touched.push(e.item);
+            if !single {
+                let at = e.item as usize;
+                if totals[at] == 0 {
+                    touched.push(e.item);
+                }
+                totals[at] += e.c;
             }
-            totals[at] += e.c;
         }
         let l = len as f64;
         arp += phi_sum as f64 / l;
@@ -216,44 +317,45 @@ fn group_row(
         compat_aplt += in_tail as f64 / l;
         compat_aclt += in_tail;
         if let Some(n) = n_users {
-            by_users.sort_unstable();
+            users_touched.sort_unstable();
             let mut per_len = 0.0;
-            let mut i = 0;
-            while i < by_users.len() {
-                let u = by_users[i].0;
-                let mut c = 0u64;
-                while i < by_users.len() && by_users[i].0 == u {
-                    c += by_users[i].1;
-                    i += 1;
-                }
+            for &r in &users_touched {
+                let u = b.users_values[r as usize];
+                let c = std::mem::take(&mut by_users[r as usize]);
                 per_len += c as f64 * -((u as f64 / n as f64).log2());
             }
+            users_touched.clear();
             novelty_sum += per_len / l;
         }
     }
-    let mut counts: Vec<u64> = touched.iter().map(|&i| totals[i as usize]).collect();
-    let recommended = touched.len() as u64;
-    let recommended_in_gamma = touched.iter().filter(|&&i| b.gamma[i as usize]).count() as u64;
-    for &i in &touched {
-        totals[i as usize] = 0;
-    }
-    counts.sort_unstable();
+    let (counts, recommended, recommended_in_gamma) = match group.lengths.values().next() {
+        Some(entries) if single => (
+            entries.iter().map(|e| e.c).collect::<Vec<u64>>(),
+            entries.len() as u64,
+            entries
+                .iter()
+                .filter(|e| b.info[e.item as usize].gamma)
+                .count() as u64,
+        ),
+        _ => {
+            let counts: Vec<u64> = touched.iter().map(|&i| totals[i as usize]).collect();
+            let in_gamma = touched.iter().filter(|&&i| b.gamma[i as usize]).count() as u64;
+            for &i in &touched {
+                totals[i as usize] = 0;
+            }
+            (counts, touched.len() as u64, in_gamma)
+        }
+    };
+    let runs = value_runs(&counts);
     let total = occurrences as f64;
     let mut entropy = 0.0f64;
     let mut entropy_ln = 0.0f64;
-    let mut i = 0;
-    while i < counts.len() {
-        let v = counts[i];
-        let mut m = 0u64;
-        while i < counts.len() && counts[i] == v {
-            m += 1;
-            i += 1;
-        }
+    for &(v, m) in &runs {
         let p = v as f64 / total;
         entropy += m as f64 * -(p * p.log2());
         entropy_ln += m as f64 * -(p * p.ln());
     }
-    let gini = |n: u64| gini_numerator(&counts, n) as f64 / (n as f64 * total);
+    let gini = |n: u64| gini_numerator(&runs, n) as f64 / (n as f64 * total);
     let mut values = [
         Some(arp / n_lists),
         Some(aplt / n_lists),

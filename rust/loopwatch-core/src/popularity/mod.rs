@@ -33,7 +33,9 @@ pub const DEFAULT_CHUNK_ROWS: usize = 64 * 1024;
 
 /// One metrics table from the finalized columns.
 pub fn metrics_batch(state: &PopularityMetricsState) -> Result<(SchemaRef, RecordBatch)> {
+    let mut stages = crate::trace::Stages::start();
     let columns = metrics::finalize(state)?;
+    stages.mark("pop: finalize");
     let (fields, arrays): (Vec<_>, Vec<_>) = columns.into_iter().unzip();
     let schema = Arc::new(Schema::new(fields));
     let n = arrays.first().map_or(0, |a| a.len());
@@ -59,8 +61,11 @@ pub fn popularity_metrics(
             Some(c) => Some(load(c, None, "catalog")?),
             None => None,
         };
+        let mut stages = crate::trace::Stages::start();
         let mut state = PopularityMetricsState::new(pop, options, catalog)?;
+        stages.mark("pop: new state");
         let table = load(recommendations, None, "recommendations")?;
+        stages.mark("pop: load");
         state.update(&table, chunk_rows.max(1))?;
         metrics_batch(&state)
     })?

@@ -123,9 +123,14 @@ impl Popularity {
             lookback = Some((on_axis, unit.is_none()));
             columns.push(time);
         }
+        let mut stages = crate::trace::Stages::start();
         let table = load(source, Some(&columns), "interactions")?;
+        stages.mark("popsrc: load");
         let mut items = Interner::new(kind);
         let mut users = Interner::new(kind_of_user(&table.schema, options)?);
+        // With several batches, dense user ids would need one table across them: only one
+        // batch takes that path (`users_seen`), later ones use the interner.
+        let mut users_seen = table.batches.len() != 1;
         let mut ignored = 0u64;
         let mut rows: Vec<(i64, u32, u32)> = Vec::new();
         for batch in &table.batches {
@@ -150,6 +155,27 @@ impl Popularity {
                 }
                 None => None,
             };
+            // Fast path: no null items or users, so every row interns both (in row order,
+            // the same ids as the row loop below).
+            if item_col.nulls.is_none() && user_col.as_ref().is_none_or(|u| u.nulls.is_none()) {
+                let item_ids = items.intern_column(&item_col);
+                // Users only need to be told apart: dense ids without the interner's map
+                // when their range is small.
+                let user_ids = user_col.as_ref().map(|u| {
+                    dense_user_ids(u, &mut users_seen).unwrap_or_else(|| users.intern_column(u))
+                });
+                rows.reserve(batch.num_rows());
+                for (i, &item) in item_ids.iter().enumerate() {
+                    let user = user_ids.as_ref().map_or(NO_USER, |u| u[i]);
+                    let t = match &times {
+                        None => 0,
+                        Some((_, Some(nulls))) if nulls.is_null(i) => continue,
+                        Some((values, _)) => values[i],
+                    };
+                    rows.push((t, item, user));
+                }
+                continue;
+            }
             for i in 0..batch.num_rows() {
                 if item_col.is_null(i) {
                     ignored += 1;
@@ -168,6 +194,7 @@ impl Popularity {
                 rows.push((t, item, user));
             }
         }
+        stages.mark("popsrc: intern rows");
         let data = match lookback {
             Some((lookback, integer_time)) => {
                 rows.sort_by_key(|r| r.0);
@@ -184,6 +211,7 @@ impl Popularity {
                 options.user.is_some(),
             )),
         };
+        stages.mark("popsrc: count");
         Ok(Popularity {
             count: options.count,
             has_users: options.user.is_some(),
@@ -328,6 +356,36 @@ fn kind_of_user(
     }
 }
 
+/// Ids for a batch's users (signed integers, no nulls, small range) from a lookup table:
+/// distinct values get distinct ids, which is all counting needs. None when it does not apply
+/// or `used` (the ids would clash with another batch's); sets `used`.
+fn dense_user_ids(column: &ValueColumn, used: &mut bool) -> Option<Vec<u32>> {
+    if *used {
+        return None;
+    }
+    let values = column.signed_ints()?;
+    let (lo, hi) = super::items::min_max(values)?;
+    if hi as i128 - lo as i128 >= super::items::dense_range_limit(values.len()) {
+        return None;
+    }
+    *used = true;
+    let mut table = vec![u32::MAX; (hi as i128 - lo as i128 + 1) as usize];
+    let mut next = 0u32;
+    Some(
+        values
+            .iter()
+            .map(|&v| {
+                let slot = &mut table[v.wrapping_sub(lo) as u64 as usize];
+                if *slot == u32::MAX {
+                    *slot = next;
+                    next += 1;
+                }
+                *slot
+            })
+            .collect(),
+    )
+}
+
 /// φ, φ_users and N_users of a set of `(item, user)` rows.
 fn count_rows(
     rows: impl Iterator<Item = (u32, u32)>,
@@ -350,22 +408,52 @@ fn count_rows(
             n_users: None,
         };
     }
-    pairs.sort_unstable();
-    pairs.dedup();
-    let mut phi_users = vec![0u64; n_items];
+    // Distinct users per item without sorting: pairs bucketed by item (a counting sort), then
+    // a stamp per user marks the users already counted for the current item. Ids are dense
+    // (0..number seen), so arrays over them are small.
+    let max_user = pairs
+        .iter()
+        .map(|&p| p as u32)
+        .max()
+        .map_or(0, |m| m as usize + 1);
+    let mut start = vec![0usize; n_items + 1];
     for &p in &pairs {
-        phi_users[(p >> 32) as usize] += 1;
+        start[(p >> 32) as usize + 1] += 1;
     }
-    let mut users: Vec<u32> = pairs.iter().map(|&p| p as u32).collect();
-    users.sort_unstable();
-    users.dedup();
+    for i in 1..start.len() {
+        start[i] += start[i - 1];
+    }
+    let mut fill = start.clone();
+    let mut users_of_items = vec![0u32; pairs.len()];
+    for &p in &pairs {
+        let item = (p >> 32) as usize;
+        users_of_items[fill[item]] = p as u32;
+        fill[item] += 1;
+    }
+    let mut phi_users = vec![0u64; n_items];
+    let mut stamp = vec![u32::MAX; max_user];
+    let mut seen = vec![false; max_user];
+    let mut n_users = 0u64;
+    for item in 0..n_items {
+        for &user in &users_of_items[start[item]..start[item + 1]] {
+            let at = user as usize;
+            if stamp[at] != item as u32 {
+                stamp[at] = item as u32;
+                phi_users[item] += 1;
+            }
+            if !seen[at] {
+                seen[at] = true;
+                n_users += 1;
+            }
+        }
+    }
     PopView {
         phi: match count {
             CountBy::Interactions => interactions,
             CountBy::Users => phi_users.clone(),
         },
         phi_users: Some(phi_users),
-        n_users: Some(users.len() as u64),
+        n_users: Some(n_users),
     }
 }
 

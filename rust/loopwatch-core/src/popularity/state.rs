@@ -40,18 +40,35 @@ pub fn add_length_counts(into: &mut LengthCounts, other: LengthCounts) {
             *slot = entries;
             continue;
         }
-        slot.extend(entries);
-        slot.sort_unstable_by_key(|e| e.item);
-        slot.dedup_by(|later, kept| {
-            if later.item == kept.item {
-                kept.c += later.c;
-                kept.d += later.d;
-                true
-            } else {
-                false
-            }
-        });
+        *slot = merge_sorted(std::mem::take(slot), entries);
     }
+}
+
+/// Two entry lists sorted by item, merged (counts of one item added), still sorted.
+fn merge_sorted(a: Vec<ItemCount>, b: Vec<ItemCount>) -> Vec<ItemCount> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        if x.item < y.item {
+            out.push(x);
+            i += 1;
+        } else if y.item < x.item {
+            out.push(y);
+            j += 1;
+        } else {
+            out.push(ItemCount {
+                item: x.item,
+                c: x.c + y.c,
+                d: x.d + y.d,
+            });
+            i += 1;
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 #[derive(Clone, Debug, Default)]
@@ -122,8 +139,11 @@ impl PopularityMetricsState {
         if pop.is_trailing() && options.every.is_none() {
             return Err(needs_buckets());
         }
+        let mut stages = crate::trace::Stages::start();
         let pop_fingerprint = xxhash_rust::xxh3::xxh3_64(&pop.to_bytes());
+        stages.mark("pop: fingerprint");
         let mut items = pop.items.clone();
+        stages.mark("pop: clone items");
         let catalog = match catalog {
             None => None,
             Some(table) => Some(intern_catalog(&table, &options.item, &mut items)?),
@@ -173,7 +193,9 @@ impl PopularityMetricsState {
             Some(_) => {}
             None => self.grouping = Some(grouping.clone()),
         }
+        let mut stages = crate::trace::Stages::start();
         let batches = crate::input::rechunk(table, chunk_rows)?;
+        stages.mark("pop: rechunk");
         let layout = ListLayout {
             list_id: &self.options.list_id,
             item: &self.options.item,
@@ -181,7 +203,9 @@ impl PopularityMetricsState {
             k: self.options.k,
         };
         let mut items = self.items.clone();
+        stages.mark("pop: clone items");
         let counted = count_lists(&batches, &layout, &grouping, &mut items)?;
+        stages.mark("pop: count_lists total");
         if let Some(catalog) = &self.catalog {
             let mut in_catalog = vec![false; items.len()];
             for &id in catalog {
@@ -204,6 +228,7 @@ impl PopularityMetricsState {
             group.n_lists += n_lists;
             add_length_counts(&mut group.lengths, lengths);
         }
+        stages.mark("pop: add to state");
         Ok(())
     }
 
