@@ -309,6 +309,8 @@ class PopularityMetricsState:
         """Add ``other``'s counts (associative, commutative); returns ``self``."""
         if not isinstance(other, PopularityMetricsState):
             raise ConfigError("merge: expected a PopularityMetricsState")
+        if other is self:  # merging a state into itself: merge a copy
+            other = type(self).from_bytes(self.to_bytes())
         self._inner.merge(other._inner)
         return self
 
