@@ -159,28 +159,18 @@ impl Partition {
         Ok(())
     }
 
-    /// Every batch pushed, in order (files are finished and read back).
+    /// Every batch pushed, in order (files are finished, read back and removed).
     pub fn take_all(&mut self) -> Result<Vec<RecordBatch>> {
-        match self {
-            Partition::Memory(batches) => Ok(std::mem::take(batches)),
-            Partition::File {
-                path,
-                writer,
-                sealed,
-                ..
-            } => {
-                if let Some(mut w) = writer.take() {
-                    w.finish()?;
-                } else if !*sealed {
-                    return Ok(Vec::new()); // nothing was ever pushed
-                }
-                let file = File::open(&*path).map_err(|e| io_err(path.display().to_string(), e))?;
-                let reader = StreamReader::try_new(BufReader::new(file), None)?;
-                let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
-                let _ = std::fs::remove_file(&*path);
-                Ok(batches)
-            }
-        }
+        let path = match self {
+            Partition::Memory(batches) => return Ok(std::mem::take(batches)),
+            Partition::File { path, .. } => path.clone(),
+        };
+        let batches = match self.open_finished()? {
+            Some(reader) => reader.collect::<std::result::Result<Vec<_>, _>>()?,
+            None => Vec::new(),
+        };
+        let _ = std::fs::remove_file(path);
+        Ok(batches)
     }
 
     /// A reader over the batches pushed so far, in order.
@@ -189,24 +179,31 @@ impl Partition {
             Partition::Memory(batches) => {
                 Ok(PartitionReader::Memory(std::mem::take(batches).into_iter()))
             }
-            Partition::File {
-                path,
-                writer,
-                sealed,
-                ..
-            } => {
-                if let Some(mut w) = writer.take() {
-                    w.finish()?;
-                } else if !*sealed {
-                    return Ok(PartitionReader::Memory(Vec::new().into_iter()));
-                }
-                let file = File::open(&*path).map_err(|e| io_err(path.display().to_string(), e))?;
-                Ok(PartitionReader::File(StreamReader::try_new(
-                    BufReader::new(file),
-                    None,
-                )?))
-            }
+            Partition::File { .. } => Ok(match self.open_finished()? {
+                Some(reader) => PartitionReader::File(reader),
+                None => PartitionReader::Memory(Vec::new().into_iter()),
+            }),
         }
+    }
+
+    /// Finish a file partition's writing and open it for reading (`None`: nothing pushed).
+    fn open_finished(&mut self) -> Result<Option<StreamReader<BufReader<File>>>> {
+        let Partition::File {
+            path,
+            writer,
+            sealed,
+            ..
+        } = self
+        else {
+            return Ok(None);
+        };
+        if let Some(mut w) = writer.take() {
+            w.finish()?;
+        } else if !*sealed {
+            return Ok(None);
+        }
+        let file = File::open(&*path).map_err(|e| io_err(path.display().to_string(), e))?;
+        Ok(Some(StreamReader::try_new(BufReader::new(file), None)?))
     }
 }
 

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
-use parquet::arrow::ProjectionMask;
 
 use super::InputTable;
 use crate::error::{io_err, schema_err, Result};
@@ -70,23 +69,7 @@ impl BatchIter<'_> {
         let name = file.display().to_string();
         let builder = open(file)?;
         let builder = match &self.columns {
-            Some(wanted) => {
-                let schema = builder.schema().clone();
-                let mut indices = Vec::new();
-                for column in wanted {
-                    let i = schema.index_of(column).map_err(|_| {
-                        schema_err(format!(
-                            "{}: column {column:?} not found in {name}",
-                            self.input
-                        ))
-                    })?;
-                    indices.push(i);
-                }
-                indices.sort_unstable();
-                indices.dedup();
-                let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
-                builder.with_projection(mask)
-            }
+            Some(wanted) => super::parquet_files::project(builder, wanted, &name, &self.input)?,
             None => builder,
         };
         let reader = builder

@@ -107,22 +107,7 @@ fn read_one(
     let builder = ParquetRecordBatchReaderBuilder::try_new(handle)
         .map_err(|e| io_err(&name, format!("not a readable Parquet file: {e}")))?;
     let builder = match columns {
-        Some(wanted) => {
-            let arrow_schema = builder.schema().clone();
-            let mut indices = Vec::new();
-            for column in wanted {
-                match arrow_schema.index_of(column) {
-                    Ok(i) => indices.push(i),
-                    Err(_) => {
-                        return Err(schema_err(format!("column {column:?} not found in {name}")))
-                    }
-                }
-            }
-            indices.sort_unstable();
-            indices.dedup();
-            let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
-            builder.with_projection(mask)
-        }
+        Some(wanted) => project(builder, wanted, &name, "")?,
         None => builder,
     };
     let reader = builder
@@ -143,4 +128,31 @@ pub fn first_schema(files: &[PathBuf]) -> Result<SchemaRef> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(handle)
         .map_err(|e| io_err(&name, format!("not a readable Parquet file: {e}")))?;
     Ok(builder.schema().clone())
+}
+
+/// Read only `wanted` (by name) from a file (`input` prefixes the error, may be empty).
+pub(super) fn project<S: AsRef<str>>(
+    builder: ParquetRecordBatchReaderBuilder<File>,
+    wanted: &[S],
+    name: &str,
+    input: &str,
+) -> Result<ParquetRecordBatchReaderBuilder<File>> {
+    let arrow_schema = builder.schema().clone();
+    let mut indices = Vec::new();
+    for column in wanted {
+        let column = column.as_ref();
+        let i = arrow_schema.index_of(column).map_err(|_| {
+            let prefix = if input.is_empty() {
+                String::new()
+            } else {
+                format!("{input}: ")
+            };
+            schema_err(format!("{prefix}column {column:?} not found in {name}"))
+        })?;
+        indices.push(i);
+    }
+    indices.sort_unstable();
+    indices.dedup();
+    let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
+    Ok(builder.with_projection(mask))
 }
