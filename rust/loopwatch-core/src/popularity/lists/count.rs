@@ -1,0 +1,234 @@
+//! Counting each list's items per (group, list length, item) into per-thread scratch.
+
+use super::*;
+
+/// Sort `(slot, id)` pairs by id (ids below `n_ids`, all distinct): LSD radix, 11-bit digits.
+pub(super) fn sort_by_id(pairs: &mut Vec<(u32, u32)>, n_ids: u32) {
+    if pairs.len() < 256 {
+        pairs.sort_unstable_by_key(|p| p.1);
+        return;
+    }
+    let bits = u32::BITS - n_ids.leading_zeros();
+    let mut other = vec![(0u32, 0u32); pairs.len()];
+    let mut shift = 0;
+    while shift < bits {
+        let mut counts = [0usize; (1 << 11) + 1];
+        for p in pairs.iter() {
+            counts[((p.1 >> shift) & 0x7ff) as usize + 1] += 1;
+        }
+        for d in 1..counts.len() {
+            counts[d] += counts[d - 1];
+        }
+        for &p in pairs.iter() {
+            let d = ((p.1 >> shift) & 0x7ff) as usize;
+            other[counts[d]] = p;
+            counts[d] += 1;
+        }
+        std::mem::swap(pairs, &mut other);
+        shift += 11;
+    }
+}
+
+pub(super) struct Lists<'a> {
+    pub(super) runs: &'a [Run],
+    pub(super) next: &'a [u32],
+    pub(super) chunks: &'a [Chunk],
+    pub(super) columns: &'a [ValueColumn],
+    pub(super) index: &'a ItemIndex,
+    pub(super) k: Option<usize>,
+}
+
+/// Occurrences `c` (a part has under 2^32 rows), lists `d` and the last list seen (`stamp`:
+/// its index in the part, which has fewer than u16::MAX lists; u16::MAX = none).
+#[derive(Clone, Copy)]
+pub(super) struct Slot {
+    pub(super) c: u32,
+    pub(super) d: u16,
+    pub(super) stamp: u16,
+}
+
+pub(super) const EMPTY_SLOT: Slot = Slot {
+    c: 0,
+    d: 0,
+    stamp: u16::MAX,
+};
+
+pub(super) struct Scratch {
+    /// Per item, one cache line touched per occurrence.
+    pub(super) slots: Vec<Slot>,
+    pub(super) touched: Vec<u32>,
+    pub(super) rows: Vec<((bool, i64), u32)>,
+}
+
+impl Scratch {
+    pub(super) fn new(n_items: usize) -> Scratch {
+        Scratch {
+            slots: vec![EMPTY_SLOT; n_items],
+            touched: Vec::new(),
+            rows: Vec::new(),
+        }
+    }
+}
+
+impl Lists<'_> {
+    pub(super) fn len_of(&self, head: u32) -> usize {
+        let mut n = 0;
+        let mut r = head;
+        while r != u32::MAX {
+            let run = self.runs[r as usize];
+            n += (run.end - run.start) as usize;
+            r = self.next[r as usize];
+        }
+        self.k.map_or(n, |k| n.min(k))
+    }
+
+    /// The counter slot of `row` of chunk `c`.
+    #[inline]
+    pub(super) fn slot(&self, c: usize, row: usize) -> u32 {
+        match self.index {
+            ItemIndex::Ids { .. } => self.chunks[c].items[row],
+            ItemIndex::Offsets { lo, .. } => {
+                let values = self.columns[c].signed_ints().unwrap_or_default();
+                values[row].wrapping_sub(*lo) as u32
+            }
+        }
+    }
+
+    /// The list's item slots in order, cut to k, into `out`.
+    pub(super) fn items_of(&self, head: u32, out: &mut Vec<((bool, i64), u32)>) {
+        out.clear();
+        let mut r = head;
+        while r != u32::MAX {
+            let run = self.runs[r as usize];
+            let chunk = &self.chunks[run.chunk as usize];
+            for row in run.start as usize..run.end as usize {
+                let pos = chunk.positions.as_ref().map_or((false, 0), |p| p[row]);
+                out.push((pos, self.slot(run.chunk as usize, row)));
+            }
+            r = self.next[r as usize];
+        }
+        if self.chunks.first().is_some_and(|c| c.positions.is_some()) {
+            out.sort_by_key(|x| x.0); // stable: ties keep input order
+        }
+        if let Some(k) = self.k {
+            out.truncate(k);
+        }
+    }
+
+    /// Per length L: occurrences `c` and lists containing the item `d`.
+    /// `by_len`: the part's `(length, head)`, at most u16::MAX entries.
+    pub(super) fn count(&self, mut by_len: Vec<(usize, u32)>, s: &mut Scratch) -> LengthCounts {
+        by_len.sort_unstable();
+        let mut out = LengthCounts::new();
+        let mut i = 0;
+        let mut rows = std::mem::take(&mut s.rows);
+        while i < by_len.len() {
+            let len = by_len[i].0;
+            let end = i + by_len[i..].partition_point(|&(l, _)| l == len);
+            // Many rows for this length: emit by scanning every counter instead of tracking
+            // which were touched.
+            let track = (end - i).saturating_mul(len).saturating_mul(4) < s.slots.len();
+            let mut j = i;
+            while j < end {
+                let head = by_len[j].1;
+                let stamp = j as u16;
+                let run = self.runs[head as usize];
+                let single = self.next[head as usize] == u32::MAX;
+                let chunk = &self.chunks[run.chunk as usize];
+                let mut add = |item: u32| {
+                    let at = item as usize;
+                    let slot = &mut s.slots[at];
+                    if track && slot.c == 0 {
+                        s.touched.push(item);
+                    }
+                    slot.c += 1;
+                    if slot.stamp != stamp {
+                        slot.stamp = stamp;
+                        slot.d += 1;
+                    }
+                };
+                if single && chunk.positions.is_none() {
+                    let rows = run.start as usize..(run.start as usize + len).min(run.end as usize);
+                    match self.index {
+                        ItemIndex::Ids { .. } => {
+                            for &item in &chunk.items[rows] {
+                                add(item);
+                            }
+                        }
+                        ItemIndex::Offsets { lo, .. } => {
+                            let values = self.columns[run.chunk as usize]
+                                .signed_ints()
+                                .unwrap_or_default();
+                            for &v in &values[rows] {
+                                add(v.wrapping_sub(*lo) as u32);
+                            }
+                        }
+                    }
+                } else {
+                    self.items_of(head, &mut rows);
+                    for &(_, item) in rows.iter() {
+                        add(item);
+                    }
+                }
+                j += 1;
+            }
+            let entries = self.entries(s, track);
+            out.insert(len as u32, entries);
+            i = j;
+        }
+        s.rows = rows;
+        out
+    }
+
+    /// The touched counters as entries sorted by item id (counters reset): a scan when many
+    /// were touched, else a sort of the touched ids.
+    pub(super) fn entries(&self, s: &mut Scratch, tracked: bool) -> Vec<ItemCount> {
+        let slots = &s.slots;
+        // (slot, id) pairs, by id.
+        let pairs: Vec<(u32, u32)> = match self.index {
+            ItemIndex::Ids { n_items } => {
+                if tracked && s.touched.len() * 16 < *n_items {
+                    s.touched.sort_unstable();
+                    s.touched.iter().map(|&id| (id, id)).collect()
+                } else {
+                    (0..*n_items as u32)
+                        .filter(|&id| slots[id as usize].c != 0)
+                        .map(|id| (id, id))
+                        .collect()
+                }
+            }
+            ItemIndex::Offsets {
+                id_of, offset_of, ..
+            } => {
+                if tracked && s.touched.len() * 16 < offset_of.len() {
+                    let mut ids: Vec<u32> = s.touched.iter().map(|&o| id_of[o as usize]).collect();
+                    ids.sort_unstable();
+                    ids.into_iter()
+                        .map(|id| (offset_of[id as usize], id))
+                        .collect()
+                } else {
+                    // Sequential over the counters, then by id (ids are not in value order).
+                    let mut pairs: Vec<(u32, u32)> = (0..slots.len() as u32)
+                        .filter(|&o| slots[o as usize].c != 0)
+                        .map(|o| (o, id_of[o as usize]))
+                        .collect();
+                    sort_by_id(&mut pairs, offset_of.len() as u32);
+                    pairs
+                }
+            }
+        };
+        let entries = pairs
+            .into_iter()
+            .map(|(slot, item)| {
+                let counts = std::mem::replace(&mut s.slots[slot as usize], EMPTY_SLOT);
+                ItemCount {
+                    item,
+                    c: counts.c as u64,
+                    d: counts.d as u64,
+                }
+            })
+            .collect();
+        s.touched.clear();
+        entries
+    }
+}
