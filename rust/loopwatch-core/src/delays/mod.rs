@@ -7,13 +7,13 @@ mod sketch;
 mod tradeoff;
 
 pub use profile::DelayProfileState;
-pub use tradeoff::{window_tradeoff, AsOf, TradeoffConfig};
+pub use tradeoff::{window_tradeoff, AsOf, TradeoffConfig, TradeoffCounter};
 
 use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::input::{for_each_group, load, Source};
+use crate::input::{for_each_group, Source};
 
 const CHUNK_ROWS: usize = 1 << 16;
 
@@ -43,8 +43,17 @@ impl DelayProfileState {
 
 /// `window_tradeoff` over a source.
 pub fn window_tradeoff_source(config: &TradeoffConfig, source: Source) -> Result<RecordBatch> {
-    let mut columns = vec![config.delay.as_str(), config.time.as_str()];
-    columns.extend(config.by.iter().map(String::as_str));
-    let table = load(source, Some(&columns), "labeled")?;
-    window_tradeoff(config, &table.schema, &table.batches)
+    let mut columns = vec![config.delay.clone(), config.time.clone()];
+    columns.extend(config.by.iter().cloned());
+    let mut counter: Option<TradeoffCounter> = None;
+    for_each_group(source, &columns, "labeled", CHUNK_ROWS, |schema, chunks| {
+        if counter.is_none() {
+            counter = Some(TradeoffCounter::new(config, schema)?);
+        }
+        counter.as_mut().map_or(Ok(()), |c| c.add(&chunks))
+    })?;
+    match counter {
+        Some(c) => c.finish(),
+        None => Err(crate::error::config_err("labeled: no input was read")),
+    }
 }

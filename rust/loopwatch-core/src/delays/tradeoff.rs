@@ -160,49 +160,76 @@ pub fn window_tradeoff(
     schema: &Schema,
     batches: &[RecordBatch],
 ) -> Result<RecordBatch> {
-    let plan = plan(config, schema)?;
-    let mut groups: HashMap<GroupKey, Counts> = HashMap::new();
-    for batch in batches {
-        let delays = read_delays(batch, &config.delay)?;
-        let times_array = batch.column(column_index(schema, &config.time, "time")?);
-        let times = to_common_unit(times_array, 1, &config.time, "the input")?;
-        let assigned = plan.grouping.assign(batch)?;
-        let mut local = vec![
-            Counts {
-                reference_positives: 0,
-                captured: vec![0; plan.windows.len()],
-            };
-            assigned.keys.len()
-        ];
-        for (i, &g) in assigned.row_group.iter().enumerate() {
-            if times_array.is_null(i) {
-                continue;
-            }
-            let matured = times[i] as i128 * plan.time_factor + plan.reference <= plan.watermark;
-            let Some(d) = delays[i].filter(|_| matured) else {
-                continue;
-            };
-            let d = d as i128 * plan.delay_factor;
-            let counts = &mut local[g as usize];
-            if d <= plan.reference {
-                counts.reference_positives += 1;
-            }
-            for (w, (_, size)) in plan.windows.iter().enumerate() {
-                counts.captured[w] += (d <= *size) as u64;
-            }
-        }
-        for (key, counts) in assigned.keys.into_iter().zip(local) {
-            let total = groups.entry(key).or_insert_with(|| Counts {
-                reference_positives: 0,
-                captured: vec![0; plan.windows.len()],
-            });
-            total.reference_positives += counts.reference_positives;
-            for (a, b) in total.captured.iter_mut().zip(counts.captured) {
-                *a += b;
-            }
-        }
+    let mut counter = TradeoffCounter::new(config, schema)?;
+    counter.add(batches)?;
+    counter.finish()
+}
+
+/// Counts per group, fed batch by batch (so path inputs need not be read whole).
+pub struct TradeoffCounter<'a> {
+    config: &'a TradeoffConfig,
+    plan: Plan,
+    groups: HashMap<GroupKey, Counts>,
+}
+
+impl<'a> TradeoffCounter<'a> {
+    pub fn new(config: &'a TradeoffConfig, schema: &Schema) -> Result<TradeoffCounter<'a>> {
+        Ok(TradeoffCounter {
+            config,
+            plan: plan(config, schema)?,
+            groups: HashMap::new(),
+        })
     }
-    finish(config, &plan, groups)
+
+    pub fn add(&mut self, batches: &[RecordBatch]) -> Result<()> {
+        let (config, plan) = (self.config, &self.plan);
+        for batch in batches {
+            let delays = read_delays(batch, &config.delay)?;
+            let times_array = batch.column(column_index(batch.schema_ref(), &config.time, "time")?);
+            let times = to_common_unit(times_array, 1, &config.time, "the input")?;
+            let assigned = plan.grouping.assign(batch)?;
+            let mut local = vec![
+                Counts {
+                    reference_positives: 0,
+                    captured: vec![0; plan.windows.len()],
+                };
+                assigned.keys.len()
+            ];
+            for (i, &g) in assigned.row_group.iter().enumerate() {
+                if times_array.is_null(i) {
+                    continue;
+                }
+                let matured =
+                    times[i] as i128 * plan.time_factor + plan.reference <= plan.watermark;
+                let Some(d) = delays[i].filter(|_| matured) else {
+                    continue;
+                };
+                let d = d as i128 * plan.delay_factor;
+                let counts = &mut local[g as usize];
+                if d <= plan.reference {
+                    counts.reference_positives += 1;
+                }
+                for (w, (_, size)) in plan.windows.iter().enumerate() {
+                    counts.captured[w] += (d <= *size) as u64;
+                }
+            }
+            for (key, counts) in assigned.keys.into_iter().zip(local) {
+                let total = self.groups.entry(key).or_insert_with(|| Counts {
+                    reference_positives: 0,
+                    captured: vec![0; plan.windows.len()],
+                });
+                total.reference_positives += counts.reference_positives;
+                for (a, b) in total.captured.iter_mut().zip(counts.captured) {
+                    *a += b;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn finish(self) -> Result<RecordBatch> {
+        finish(self.config, &self.plan, self.groups)
+    }
 }
 
 fn finish(
