@@ -21,6 +21,7 @@ import pytest
 import report_fixtures as fx
 
 import loopwatch as lw
+from loopwatch._durations import duration_nanos
 from loopwatch.reporting import (
     SECTION_NAMES,
     compute_report_data,
@@ -28,7 +29,6 @@ from loopwatch.reporting import (
     render_report,
 )
 from loopwatch.reporting import compute as compute_module
-from loopwatch.reporting.durations import duration_nanos
 from loopwatch.simulate import feedback_loop
 
 SVG_NS = "{http://www.w3.org/2000/svg}"

@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from . import _core
 from ._args import Window, column_list, compact_duration, normalize_watermark, source_arg
+from ._durations import duration_nanos
 from ._stats import join_stats
 from .errors import ConfigError, SchemaError
 
@@ -170,24 +171,10 @@ def _below_reference(
     """The ladder's windows strictly shorter than the reference, then the reference."""
 
     def nanos(text: str | int) -> int:
-        return _duration_nanos(str(text))
+        return duration_nanos(str(text), "reference")
 
     ref_nanos = nanos(ref[1])
     return [w for w in named[:-1] if nanos(w[1]) < ref_nanos] + [ref]
-
-
-_NANOS_PER = {"ns": 1, "us": 10**3, "µs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9}
-_NANOS_PER |= {"h": 3600 * 10**9, "d": 86400 * 10**9, "w": 7 * 86400 * 10**9}
-
-
-def _duration_nanos(text: str) -> int:
-    """Nanoseconds of a duration string (the engine re-checks it; this only orders windows)."""
-    import re
-
-    parts = re.findall(r"(\d+)\s*(ns|us|µs|ms|s|m|h|d|w)", text.strip())
-    if not parts:
-        raise ConfigError(f'reference: cannot read {text!r} as a duration, e.g. "1d"')
-    return sum(int(n) * _NANOS_PER[u] for n, u in parts)
 
 
 def _watermark(labeled: Any, watermark: Any) -> tuple[str, int, int]:

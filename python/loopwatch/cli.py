@@ -19,11 +19,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import _core
+from ._durations import duration_nanos
 from ._join import Attribution, label_join
 from ._stats import join_stats
 from .errors import LoopwatchError, SchemaError
 from .reporting import ReportData, compute_report_data, render_report
-from .reporting.durations import duration_nanos
 from .reporting.summary import delay_text, findings
 from .simulate import feedback_loop, write
 

@@ -16,13 +16,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._delays import delay_profile, window_tradeoff
+from .._durations import duration_nanos, window_order
 from .._metrics import label_metrics, position_curve
 from .._popularity import Popularity, hit_rate_by_popularity, popularity_metrics
 from .._stats import join_stats
 from .._trend import trend
 from ..errors import ConfigError, SchemaError
 from .data import DelayData, HitRateData, ReportData, TrendData
-from .durations import duration_nanos, window_order
 
 POPULARITY_TREND_COLUMNS = ["arp", "aplt", "coverage", "gini", "entropy"]
 

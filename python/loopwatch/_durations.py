@@ -1,6 +1,6 @@
-"""Reading duration strings (``"30m"``, ``"1h30m"``) on the Python side of the report.
+"""Reading duration strings (``"30m"``, ``"1h30m"``) on the Python side.
 
-The engine parses every duration it is given; the report needs one earlier, to order the
+The engine parses every duration it is given; the façade needs one earlier, to order the
 label windows (the largest is the reference of the window trade-off) and to refuse a bad
 ``--every`` before any work. Same grammar as the engine (``rust/loopwatch-core/src/duration.rs``),
 checked against it in ``tests/test_report.py``: one or more ``<whole number><unit>`` parts,
@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from ..errors import ConfigError
+from .errors import ConfigError
 
 _NANOS = {
     "ns": 1,
