@@ -8,6 +8,7 @@ full-size demo is ``test_demo_end_to_end.py``.
 from __future__ import annotations
 
 import importlib
+import os
 import subprocess
 import sys
 import tomllib
@@ -120,6 +121,22 @@ def test_label_takes_a_directory_and_options(logs: Path, tmp_path: Path) -> None
     assert stats["attribution"] == "first"
     assert stats["predictions"]["total"] == predictions.num_rows
     assert stats["events"]["after_watermark"] > 0
+    # --out ending in "/": a directory of parts, one per predictions part, in order.
+    folder = tmp_path / "labeled"
+    result = run(
+        "label", parts, logs / "feedback.parquet", "--on", "user_id,item_id",
+        "--window", "1h", "--out", f"{folder}/",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert sorted(os.listdir(folder)) == ["part-00000.parquet", "part-00001.parquet"]
+    labeled = pq.read_table(folder / "part-00000.parquet")
+    assert labeled.num_rows == half and "label_1h" in labeled.column_names
+    # A non-empty directory is refused with one line naming --out.
+    result = run(
+        "label", parts, logs / "feedback.parquet", "--on", "user_id,item_id",
+        "--window", "1h", "--out", folder,
+    )  # fmt: skip
+    assert result.exit_code != 0 and "not empty" in result.output, result.output
 
 
 def test_label_missing_file(logs: Path, tmp_path: Path) -> None:

@@ -111,7 +111,14 @@ def label_join(
     non-null; events are added in (time, input row) order, so the sum is the same on every
     run). The counts travel as JSON under ``loopwatch.stats`` in the schema metadata; read
     them with :func:`loopwatch.join_stats`. With ``output=PATH`` the table is written to Parquet
-    at ``PATH`` and the counts are returned instead.
+    at ``PATH`` and the counts are returned instead: one file, or — when ``PATH`` ends with a
+    ``/`` or names an existing empty directory — a directory of parts ``part-00000.parquet``, …,
+    one per predictions file (one for a table). Either appears only when complete (written
+    under a temporary name, then renamed); a non-empty directory is refused, never overwritten.
+    Parquet predictions whose files share one Parquet schema are not re-encoded: each input row
+    group becomes an output row group whose prediction columns are the input's column chunks,
+    copied byte for byte after checking their page headers (so they keep their codec); only
+    the label columns are encoded (zstd).
 
     ``threads`` caps the worker threads (default: all cores); results never depend on it.
 
@@ -122,7 +129,8 @@ def label_join(
     memory), spilled to a private directory under ``tmp_dir`` (default: the system's) when more
     than one is needed, joined one partition at a time, and written out in input order — to
     ``output`` directly, which appears only when complete. The temporary directory is removed
-    on success and on error (Ctrl-C takes effect when the call returns, after the clean-up).
+    on success, on error and on Ctrl-C (which stops the call within a batch or a partition and
+    raises ``KeyboardInterrupt``).
     ``progress=True`` draws a progress bar over rows read on stderr (and takes this path too).
     Results are identical to the in-memory path.
 

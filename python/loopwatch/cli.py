@@ -75,7 +75,7 @@ def _check_duration(value: str, option: str) -> str:
     return value
 
 
-def _print_counts(stats: dict[str, Any], path: Path) -> None:
+def _print_counts(stats: dict[str, Any], path: str | Path) -> None:
     events, predictions = stats["events"], stats["predictions"]
     click.echo(
         f"labeled {predictions['total']:,} predictions ({predictions['invalid']:,} invalid) "
@@ -104,7 +104,11 @@ def main() -> None:
 @click.argument("feedback")
 @click.option("--on", "on", multiple=True, required=True, help="Key columns, e.g. user_id,item_id.")
 @click.option("--window", "windows", multiple=True, required=True, help="Label window, e.g. 30m.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    required=True,
+    help="Labeled Parquet file, or a directory of parts (a path ending in /, or an empty dir).",
+)
 @click.option("--time", default="ts", show_default=True, help="Prediction time column.")
 @click.option("--feedback-time", default=None, help="Feedback time column [default: --time].")
 @click.option("--watermark", default=None, help="As-of time (ISO datetime, or int).")
@@ -125,7 +129,7 @@ def label(
     feedback: str,
     on: tuple[str, ...],
     windows: tuple[str, ...],
-    out: Path,
+    out: str,
     time: str,
     feedback_time: str | None,
     watermark: str | None,
@@ -141,7 +145,7 @@ def label(
     options = {"windows": "--window", "on": "--on", "time": "--time", "watermark": "--watermark"}
     options |= {"memory_limit": "--memory-limit", "tmp_dir": "--tmp-dir"}
     with _user_errors(options | {"feedback_time": "--feedback-time"}):
-        out.parent.mkdir(parents=True, exist_ok=True)
+        Path(out.rstrip("/") or "/").parent.mkdir(parents=True, exist_ok=True)
         stats = label_join(
             predictions,
             feedback,

@@ -17,6 +17,9 @@ pub enum LwError {
     /// A file could not be found, read or written.
     #[error("{path}: {message}")]
     Io { path: String, message: String },
+    /// The user asked the work to stop (Ctrl-C).
+    #[error("interrupted")]
+    Interrupted,
     #[error("arrow: {0}")]
     Arrow(#[from] ArrowError),
     #[error("parquet: {0}")]

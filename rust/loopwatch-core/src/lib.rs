@@ -10,6 +10,7 @@ pub mod duration;
 pub mod error;
 pub mod group;
 pub mod input;
+pub mod interrupt;
 pub mod join;
 pub mod label_metrics;
 pub mod normalize;

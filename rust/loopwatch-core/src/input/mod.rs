@@ -108,6 +108,7 @@ pub fn for_each_group(
             let mut group: Vec<RecordBatch> = Vec::new();
             let mut rows = 0;
             for batch in files.batches(Some(columns), input)? {
+                crate::interrupt::check()?;
                 let batch = batch?;
                 schema.get_or_insert_with(|| batch.schema());
                 rows += batch.num_rows();

@@ -13,6 +13,7 @@ mod plan;
 mod scan;
 mod stats;
 mod stream;
+mod stream_output;
 mod times;
 
 use std::collections::HashMap;

@@ -7,28 +7,32 @@
 //!    watermark is fixed first: the latest valid feedback time over all partitions).
 //! 2. Each partition is joined in turn by the in-memory engine; its label columns are kept
 //!    (or spilled) in the partition's row order.
-//! 3. Predictions are read again, all columns; each row's key hash says which partition's
-//!    labels come next, so the labeled rows come out in input order, straight to Parquet.
+//! 3. The labeled rows come out in input order (`stream_output`): each row's partition, recorded
+//!    in pass 1, says which partition's labels come next. Parquet to Parquet copies the
+//!    predictions' column chunks as they are and encodes only the label columns.
 //!
 //! Results equal the in-memory path's exactly (tested with tiny budgets on small data).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, UInt32Array};
-use arrow::compute::{concat_batches, interleave, take_record_batch};
+use arrow::array::UInt32Array;
+use arrow::compute::take_record_batch;
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 
 use super::plan::Plan;
+use super::stream_output::{
+    can_splice, write_decoded, write_spliced, LabelReader, Labeler, Routes,
+};
 use super::{join_tables, output_schema, JoinOptions, JoinOutput, JoinStats, STATS_KEY};
-use crate::error::{LwError, Result};
+use crate::error::Result;
 use crate::input::{BatchSource, InputTable};
 use crate::normalize::Chunk;
-use crate::output::ParquetSink;
+use crate::output::Destination;
 use crate::pipeline::pipeline;
 use crate::progress::Progress;
-use crate::spill::{Partition, PartitionReader, TempDir};
+use crate::spill::{Partition, TempDir};
 use crate::trace::Stages;
 
 /// How a streaming join may use memory and disk.
@@ -100,6 +104,7 @@ pub fn label_join_streaming(
     let mut fb_parts = new_parts("feedback", &fb_proj.0);
     let mut latest: Option<i64> = None;
     for batch in feedback.batches(Some(&fb_columns), "feedback")? {
+        crate::interrupt::check()?;
         let batch = batch?;
         let chunk = Chunk::from_batch(&batch, &plan.feedback)?;
         let valid_max = (0..chunk.len)
@@ -126,7 +131,10 @@ pub fn label_join_streaming(
             let ids = partition_ids(&chunk, parts);
             Ok((batch, ids))
         });
+    let mut routes = Routes::new(parts, temp.as_ref())?;
     pipeline(predictions_read, |(batch, ids)| {
+        crate::interrupt::check()?;
+        routes.record(&ids)?;
         split(&batch, &ids, &mut pred_parts)?;
         progress.advance(batch.num_rows() as u64);
         Ok(())
@@ -142,6 +150,7 @@ pub fn label_join_streaming(
     let mut label_parts = new_parts("labels", &label_schema);
     let mut stats: Option<JoinStats> = None;
     for p in 0..parts {
+        crate::interrupt::check()?;
         let joined = join_tables(
             &plan,
             InputTable {
@@ -167,43 +176,53 @@ pub fn label_join_streaming(
     let stats = stats.unwrap_or_default();
     stages.mark("join partitions");
 
-    // 3. Predictions again, in order, each row taking the next labels of its partition.
+    // 3. The labeled predictions, in input order.
     let schema = output_schema(&plan, &pred_schema, &stats);
-    let mut sink = match &target {
-        StreamTarget::Parquet(path) => Some(ParquetSink::create(
-            path,
-            &schema,
-            &[(STATS_KEY.to_string(), stats.to_json())],
-        )?),
-        StreamTarget::Table => None,
+    let metadata = [(STATS_KEY.to_string(), stats.to_json())];
+    let labeler = Labeler {
+        readers: label_parts
+            .into_iter()
+            .map(|p| p.into_reader().map(LabelReader::new))
+            .collect::<Result<_>>()?,
+        routes,
+        schema: label_schema,
     };
-    let mut readers: Vec<LabelReader> = label_parts
-        .into_iter()
-        .map(|p| p.into_reader().map(LabelReader::new))
-        .collect::<Result<_>>()?;
     let mut batches = Vec::new();
-    // Decoding and labeling on a helper thread, encoding here: the two overlap.
-    let labeled = predictions.batches(None, "predictions")?.map(|batch| {
-        let batch = batch?;
-        let keys = batch.project(&pred_proj.1)?;
-        let chunk = Chunk::from_batch(&keys, &plan.predictions)?;
-        let labels = gather(&mut readers, &partition_ids(&chunk, parts), &label_schema)?;
-        let mut columns = batch.columns().to_vec();
-        columns.extend(labels);
-        Ok(RecordBatch::try_new(schema.clone(), columns)?)
-    });
-    pipeline(labeled, |out| {
-        progress.advance(out.num_rows() as u64);
-        match sink.as_mut() {
-            Some(s) => s.write(&out),
-            None => {
-                batches.push(out);
-                Ok(())
-            }
+    match (&target, &predictions) {
+        (StreamTarget::Parquet(path), BatchSource::Files(files)) if can_splice(files)? => {
+            let destination = Destination::create(path)?;
+            write_spliced(
+                files,
+                labeler,
+                &destination,
+                &schema,
+                &metadata,
+                &mut progress,
+            )?;
+            destination.commit()?;
         }
-    })?;
-    if let Some(s) = sink {
-        s.finish()?;
+        (StreamTarget::Parquet(path), _) => {
+            let destination = Destination::create(path)?;
+            write_decoded(
+                &predictions,
+                labeler,
+                Some(&destination),
+                &schema,
+                &metadata,
+                &mut progress,
+            )?;
+            destination.commit()?;
+        }
+        (StreamTarget::Table, _) => {
+            batches = write_decoded(
+                &predictions,
+                labeler,
+                None,
+                &schema,
+                &metadata,
+                &mut progress,
+            )?;
+        }
     }
     stages.mark("labeled output");
     progress.finish();
@@ -301,85 +320,4 @@ fn add_stats(mut total: JoinStats, part: &JoinStats) -> JoinStats {
         t.add(c);
     }
     total
-}
-
-/// Reads a partition's label rows in order, a few at a time.
-struct LabelReader {
-    reader: PartitionReader,
-    current: Option<RecordBatch>,
-    offset: usize,
-}
-
-impl LabelReader {
-    fn new(reader: PartitionReader) -> LabelReader {
-        LabelReader {
-            reader,
-            current: None,
-            offset: 0,
-        }
-    }
-
-    /// The next `n` rows as one batch.
-    fn take(&mut self, n: usize) -> Result<RecordBatch> {
-        let mut pieces = Vec::new();
-        let mut left = n;
-        while left > 0 {
-            if self
-                .current
-                .as_ref()
-                .is_none_or(|b| self.offset == b.num_rows())
-            {
-                self.current = self.reader.next_batch()?;
-                self.offset = 0;
-            }
-            let Some(batch) = &self.current else {
-                return Err(LwError::Data(
-                    "internal error: a partition's labels ended early".into(),
-                ));
-            };
-            let step = left.min(batch.num_rows() - self.offset);
-            pieces.push(batch.slice(self.offset, step));
-            self.offset += step;
-            left -= step;
-        }
-        match pieces.len() {
-            1 => Ok(pieces.remove(0)),
-            _ => Ok(concat_batches(&pieces[0].schema(), &pieces)?),
-        }
-    }
-}
-
-/// Label columns for rows routed by `ids`: each partition's next rows, interleaved.
-fn gather(readers: &mut [LabelReader], ids: &[u32], schema: &SchemaRef) -> Result<Vec<ArrayRef>> {
-    if ids.is_empty() {
-        return Ok(RecordBatch::new_empty(schema.clone()).columns().to_vec());
-    }
-    let columns = schema.fields().len();
-    let mut counts = vec![0usize; readers.len()];
-    for &p in ids {
-        counts[p as usize] += 1;
-    }
-    let mut used = Vec::new(); // (partition, its next rows)
-    let mut slot = vec![usize::MAX; readers.len()];
-    for (p, &c) in counts.iter().enumerate() {
-        if c > 0 {
-            slot[p] = used.len();
-            used.push(readers[p].take(c)?);
-        }
-    }
-    let mut next = vec![0usize; readers.len()];
-    let indices: Vec<(usize, usize)> = ids
-        .iter()
-        .map(|&p| {
-            let p = p as usize;
-            next[p] += 1;
-            (slot[p], next[p] - 1)
-        })
-        .collect();
-    (0..columns)
-        .map(|c| {
-            let arrays: Vec<&dyn Array> = used.iter().map(|b| b.column(c).as_ref()).collect();
-            Ok(interleave(&arrays, &indices)?)
-        })
-        .collect()
 }

@@ -1,11 +1,15 @@
 //! Outputs: result tables built column by column, labeled tables written to Parquet.
 
+mod destination;
 mod parquet_file;
 mod parquet_stream;
+mod splice;
 mod table;
 
+pub use destination::Destination;
 pub use parquet_file::write_parquet;
 pub use parquet_stream::ParquetSink;
+pub use splice::{read_footer, same_parquet_schema, ColumnEncoder, SpliceWriter};
 pub use table::TableBuilder;
 
 use arrow::datatypes::{DataType, Schema};
