@@ -226,6 +226,13 @@ def popularity_metrics(
     a zero-row table with the full schema. Results are identical at any ``threads`` and batch
     split.
 
+    **Parquet paths** (a file, a directory of parts, globs, or a list of them) stream in
+    bounded memory: only the columns used are read, batch by batch, and a list's rows may lie
+    in any files. Over the memory budget (``LOOPWATCH_MEMORY_LIMIT``, e.g. ``"2GiB"``, else a
+    quarter of RAM) the rows are split by list id into partitions spilled to a private
+    temporary directory (removed afterwards), each counted whole; results are identical to
+    the same rows given as a table.
+
     Example::
 
         pop = lw.Popularity.from_interactions(clicks)
@@ -301,7 +308,12 @@ class PopularityMetricsState:
         self._inner = _core.PopularityMetricsState(*args)
 
     def update(self, recommendations: Any, *, threads: int | None = None) -> PopularityMetricsState:
-        """Add the lists of ``recommendations``; returns ``self``."""
+        """Add the lists of ``recommendations``; returns ``self``.
+
+        Parquet paths stream in bounded memory as in :func:`popularity_metrics` (a list may
+        span their files; split by list id into partitions spilled to a temporary directory
+        over ``LOOPWATCH_MEMORY_LIMIT`` / a quarter of RAM). A failed update adds nothing.
+        """
         self._inner.update(source_arg(recommendations, "recommendations"), threads)
         return self
 

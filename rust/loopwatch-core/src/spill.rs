@@ -5,6 +5,8 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 
+use arrow::array::UInt32Array;
+use arrow::compute::take_record_batch;
 use arrow::datatypes::SchemaRef;
 use arrow::ipc::reader::StreamReader;
 use arrow::ipc::writer::StreamWriter;
@@ -53,6 +55,11 @@ pub fn default_memory_limit() -> Result<u64> {
         });
     Ok(total_kib.map_or(2 << 30, |kib| kib * 1024 / 4))
 }
+
+/// At most this many partitions: each keeps a file open while one input is split (its files
+/// are closed once it is split), within the usual limits of 256 or 1024 open files. (A budget
+/// too small for this many is exceeded, not failed.)
+pub const MAX_PARTITIONS: u64 = 128;
 
 /// A directory of our own under `parent` (default: the system's temp dir).
 pub struct TempDir {
@@ -219,4 +226,21 @@ impl PartitionReader {
             PartitionReader::File(reader) => Ok(reader.next().transpose()?),
         }
     }
+}
+
+/// Push each row of `batch` to the partition `ids` names, keeping the rows' order.
+pub fn split(batch: &RecordBatch, ids: &[u32], parts: &mut [Partition]) -> Result<()> {
+    if parts.len() == 1 {
+        return parts[0].push(batch.clone());
+    }
+    let mut rows: Vec<Vec<u32>> = vec![Vec::new(); parts.len()];
+    for (i, &p) in ids.iter().enumerate() {
+        rows[p as usize].push(i as u32);
+    }
+    for (p, indices) in rows.into_iter().enumerate() {
+        if !indices.is_empty() {
+            parts[p].push(take_record_batch(batch, &UInt32Array::from(indices))?)?;
+        }
+    }
+    Ok(())
 }

@@ -1,6 +1,6 @@
 //! End-to-end checks of `popularity_metrics` without Python: a hand-computed case, and the same
 //! table at any thread count, batch size, row order of the lists and item representation (the
-//! fast paths against their general fallbacks).
+//! fast paths against their general fallbacks); Parquet parts streamed in partitions.
 
 use std::sync::Arc;
 
@@ -9,9 +9,12 @@ use arrow::datatypes::{Field, Float64Type, Int64Type, Schema};
 use arrow::record_batch::RecordBatch;
 use loopwatch_core::duration::DurationArg;
 use loopwatch_core::input::{InputTable, Source};
+use loopwatch_core::output::ParquetSink;
 use loopwatch_core::popularity::{
-    popularity_metrics, CountBy, MetricsOptions, Popularity, SourceOptions, TailRule,
+    metrics_batch, popularity_metrics, CountBy, MetricsOptions, Popularity, PopularityMetricsState,
+    SourceOptions, TailRule,
 };
+use loopwatch_core::spill::TempDir;
 
 fn table(columns: Vec<(&str, ArrayRef)>, batch_rows: usize) -> InputTable {
     let fields: Vec<Field> = columns
@@ -191,4 +194,90 @@ fn same_table_at_any_thread_count_batch_size_and_row_order() {
     let clicks_text: Vec<String> = clicks.iter().map(|v| format!("{v:06}")).collect();
     let text_pop = fixed_pop(Arc::new(StringArray::from(clicks_text)), Some(&users));
     assert_eq!(run(&rows, text, text_pop, 2, 500), want);
+}
+
+/// `rows` shuffled (lists scattered), written as three Parquet parts of small batches; the
+/// same rows as one table.
+fn parts(rows: &[(i64, i64, i64)], dir: &TempDir) -> InputTable {
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by_key(|&i| (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40);
+    let pick = |f: fn(&(i64, i64, i64)) -> i64| {
+        ints(&order.iter().map(|&i| f(&rows[i])).collect::<Vec<_>>())
+    };
+    let whole = table(
+        vec![
+            ("list", pick(|r| r.0)),
+            ("item", pick(|r| r.1)),
+            ("ts", pick(|r| r.2)),
+        ],
+        1 << 20,
+    );
+    let batch = &whole.batches[0];
+    let n = batch.num_rows();
+    for (p, (start, end)) in [(0, n / 5), (n / 5, n / 2), (n / 2, n)]
+        .into_iter()
+        .enumerate()
+    {
+        let path = dir.path().join(format!("part-{p}.parquet"));
+        let mut sink = ParquetSink::create(&path, &whole.schema, &[]).unwrap();
+        for at in (start..end).step_by(333) {
+            sink.write(&batch.slice(at, 333.min(end - at))).unwrap();
+        }
+        sink.finish().unwrap();
+    }
+    whole
+}
+
+#[test]
+fn parquet_parts_streamed_in_partitions_equal_the_table() {
+    let (rows, clicks, users) = log(3000);
+    let pop = fixed_pop(ints(&clicks), Some(&users));
+    let dir = TempDir::new(None).unwrap();
+    let whole = parts(&rows, &dir);
+    let paths = vec![dir.path().display().to_string()];
+    let mut want = PopularityMetricsState::new(pop.clone(), options(true), None).unwrap();
+    want.update(&whole, 1000).unwrap();
+    let want = metrics_batch(&want).unwrap().1;
+    assert!(want.num_rows() > 5);
+    // One partition, a few, and as many as allowed.
+    for limit in [u64::MAX, 500_000, 1] {
+        let mut state = PopularityMetricsState::new(pop.clone(), options(true), None).unwrap();
+        state.update_paths(&paths, 1000, limit).unwrap();
+        assert_eq!(
+            metrics_batch(&state).unwrap().1,
+            want,
+            "memory limit {limit}"
+        );
+    }
+}
+
+#[test]
+fn a_failing_streamed_update_leaves_the_state_unchanged() {
+    let (rows, clicks, users) = log(500);
+    let pop = fixed_pop(ints(&clicks), Some(&users));
+    let dir = TempDir::new(None).unwrap();
+    let whole = parts(&rows, &dir);
+    let paths = vec![dir.path().display().to_string()];
+    // A catalog without the last row's item: one partition fails after others were counted.
+    let mut catalog: Vec<i64> = rows
+        .iter()
+        .map(|r| r.1)
+        .filter(|&i| i != rows[rows.len() - 1].1)
+        .collect();
+    catalog.sort_unstable();
+    catalog.dedup();
+    let catalog = table(vec![("item", ints(&catalog))], 1 << 20);
+    let mut state = PopularityMetricsState::new(pop, options(true), Some(catalog)).unwrap();
+    let no_rows = InputTable {
+        schema: whole.schema,
+        batches: Vec::new(),
+    };
+    state.update(&no_rows, 100).unwrap(); // fixes the grouping, as any first update does
+    let before = state.to_bytes();
+    let err = state.update_paths(&paths, 100, 1).unwrap_err();
+    assert!(err.to_string().contains("not in the catalog"), "{err}");
+    assert!(
+        state.to_bytes() == before,
+        "the failed update changed the state"
+    );
 }

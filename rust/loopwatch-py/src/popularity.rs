@@ -230,8 +230,7 @@ impl PyMetricsState {
         let state = &mut self.inner;
         detached(py, || {
             run_in_pool(threads, || {
-                let table = load(recs, None, "recommendations")?;
-                state.update(&table, chunk_rows.unwrap_or(DEFAULT_CHUNK_ROWS).max(1))
+                state.update_source(recs, chunk_rows.unwrap_or(DEFAULT_CHUNK_ROWS).max(1))
             })?
         })
     }

@@ -16,8 +16,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use arrow::array::UInt32Array;
-use arrow::compute::take_record_batch;
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 
@@ -32,7 +30,7 @@ use crate::normalize::Chunk;
 use crate::output::Destination;
 use crate::pipeline::pipeline;
 use crate::progress::Progress;
-use crate::spill::{Partition, TempDir};
+use crate::spill::{split, Partition, TempDir, MAX_PARTITIONS};
 use crate::trace::Stages;
 
 /// How a streaming join may use memory and disk.
@@ -264,10 +262,6 @@ fn row_bytes(schema: &Schema) -> u64 {
     3 * (width + 16)
 }
 
-/// At most this many partitions: each keeps a file open while one side is split (each side's
-/// files are closed once it is split), within the usual limits of 256 or 1024 open files. (A budget too small for this many is exceeded, not failed.)
-const MAX_PARTITIONS: u64 = 128;
-
 /// Enough partitions for one partition's join state to fit `memory_limit`.
 fn partition_count(limit: u64, pred_rows: u64, pred: &Schema, fb_rows: u64, fb: &Schema) -> usize {
     let need = pred_rows * row_bytes(pred) + fb_rows * row_bytes(fb);
@@ -289,22 +283,6 @@ fn partition_ids(chunk: &Chunk, parts: usize) -> Vec<u32> {
             }
         })
         .collect()
-}
-
-fn split(batch: &RecordBatch, ids: &[u32], parts: &mut [Partition]) -> Result<()> {
-    if parts.len() == 1 {
-        return parts[0].push(batch.clone());
-    }
-    let mut rows: Vec<Vec<u32>> = vec![Vec::new(); parts.len()];
-    for (i, &p) in ids.iter().enumerate() {
-        rows[p as usize].push(i as u32);
-    }
-    for (p, indices) in rows.into_iter().enumerate() {
-        if !indices.is_empty() {
-            parts[p].push(take_record_batch(batch, &UInt32Array::from(indices))?)?;
-        }
-    }
-    Ok(())
 }
 
 fn add_stats(mut total: JoinStats, part: &JoinStats) -> JoinStats {

@@ -38,6 +38,9 @@ pub(super) enum Routes {
     },
 }
 
+// A route is one byte.
+const _: () = assert!(crate::spill::MAX_PARTITIONS <= 256);
+
 impl Routes {
     pub fn new(parts: usize, temp: Option<&TempDir>) -> Result<Routes> {
         match temp {
@@ -62,7 +65,7 @@ impl Routes {
             ..
         } = self
         {
-            // Partitions number at most `MAX_PARTITIONS` (128): one byte each.
+            // Partitions number at most `MAX_PARTITIONS`: one byte each.
             let bytes: Vec<u8> = ids.iter().map(|&p| p as u8).collect();
             w.write_all(&bytes)
                 .map_err(|e| io_err(path.display().to_string(), e))?;

@@ -12,6 +12,7 @@ mod long_tail;
 mod metrics;
 mod source;
 mod state;
+mod stream;
 
 use std::sync::Arc;
 
@@ -47,7 +48,8 @@ pub fn metrics_batch(state: &PopularityMetricsState) -> Result<(SchemaRef, Recor
     Ok((schema, batch))
 }
 
-/// `popularity_metrics`: one state, one update with the whole table, finalize.
+/// `popularity_metrics`: one state, the recommendations added (Parquet paths streamed in
+/// bounded memory), finalize.
 pub fn popularity_metrics(
     recommendations: Source,
     pop: Arc<Popularity>,
@@ -64,9 +66,8 @@ pub fn popularity_metrics(
         let mut stages = crate::trace::Stages::start();
         let mut state = PopularityMetricsState::new(pop, options, catalog)?;
         stages.mark("pop: new state");
-        let table = load(recommendations, None, "recommendations")?;
-        stages.mark("pop: load");
-        state.update(&table, chunk_rows.max(1))?;
+        state.update_source(recommendations, chunk_rows.max(1))?;
+        stages.mark("pop: update");
         metrics_batch(&state)
     })?
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 use std::sync::Arc;
 
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, Schema};
 
 use super::items::Interner;
 use super::lists::{count_lists, ListLayout};
@@ -75,6 +75,21 @@ fn merge_sorted(a: Vec<ItemCount>, b: Vec<ItemCount>) -> Vec<ItemCount> {
 pub struct GroupCounts {
     pub n_lists: u64,
     pub lengths: LengthCounts,
+}
+
+/// Lists counted by one update: per group, the number of lists and the per-length counts.
+pub type Counted = Vec<(GroupKey, u64, LengthCounts)>;
+
+/// Add counted lists (item ids of the same interner) into `groups`.
+pub fn add_counts(
+    groups: &mut BTreeMap<GroupKey, GroupCounts>,
+    counted: impl IntoIterator<Item = (GroupKey, u64, LengthCounts)>,
+) {
+    for (key, n_lists, lengths) in counted {
+        let group = groups.entry(key).or_default();
+        group.n_lists += n_lists;
+        add_length_counts(&mut group.lengths, lengths);
+    }
 }
 
 /// What a `popularity_metrics` call asks, before it meets the data.
@@ -162,7 +177,19 @@ impl PopularityMetricsState {
     /// Add the lists of one table. A list must lie within one update (it may span the table's
     /// batches): rows of one list id given to two updates count as two lists.
     pub fn update(&mut self, table: &InputTable, chunk_rows: usize) -> Result<()> {
-        let schema = &table.schema;
+        let grouping = self.check_schema(&table.schema)?;
+        let mut items = self.items.clone(); // a failed update leaves the items as they were
+        let counted = self.count(table, &grouping, chunk_rows, &mut items)?;
+        self.items = items;
+        let mut stages = crate::trace::Stages::start();
+        add_counts(&mut self.groups, counted);
+        stages.mark("pop: add to state");
+        Ok(())
+    }
+
+    /// Check the columns of a recommendations schema; the first schema fixes the grouping,
+    /// later ones must group the same way. Returns the grouping.
+    pub(super) fn check_schema(&mut self, schema: &Schema) -> Result<Grouping> {
         for name in &self.options.list_id {
             let field = schema.field(column_index(schema, name, "list_id")?);
             key_kind(field.data_type(), name, "recommendations").map_err(|_| {
@@ -193,18 +220,23 @@ impl PopularityMetricsState {
             Some(_) => {}
             None => self.grouping = Some(grouping.clone()),
         }
+        Ok(grouping)
+    }
+
+    /// Count the lists of `table` (checked by `check_schema`), interning its items into
+    /// `items`; the state itself is unchanged.
+    pub(super) fn count(
+        &self,
+        table: &InputTable,
+        grouping: &Grouping,
+        chunk_rows: usize,
+        items: &mut Interner,
+    ) -> Result<Counted> {
         let mut stages = crate::trace::Stages::start();
         let batches = crate::input::rechunk(table, chunk_rows)?;
         stages.mark("pop: rechunk");
-        let layout = ListLayout {
-            list_id: &self.options.list_id,
-            item: &self.options.item,
-            position: self.options.position.as_deref(),
-            k: self.options.k,
-        };
-        let mut items = self.items.clone();
-        stages.mark("pop: clone items");
-        let counted = count_lists(&batches, &layout, &grouping, &mut items)?;
+        let layout = self.layout();
+        let counted = count_lists(&batches, &layout, grouping, items)?;
         stages.mark("pop: count_lists total");
         if let Some(catalog) = &self.catalog {
             let mut in_catalog = vec![false; items.len()];
@@ -222,14 +254,17 @@ impl PopularityMetricsState {
                 }
             }
         }
-        self.items = items;
-        for (key, n_lists, lengths) in counted {
-            let group = self.groups.entry(key).or_default();
-            group.n_lists += n_lists;
-            add_length_counts(&mut group.lengths, lengths);
+        Ok(counted)
+    }
+
+    /// Where the list columns are and how lists are cut.
+    pub(super) fn layout(&self) -> ListLayout<'_> {
+        ListLayout {
+            list_id: &self.options.list_id,
+            item: &self.options.item,
+            position: self.options.position.as_deref(),
+            k: self.options.k,
         }
-        stages.mark("pop: add to state");
-        Ok(())
     }
 
     fn check_trailing(&self, grouping: &Grouping) -> Result<()> {

@@ -215,16 +215,7 @@ fn prepare(
 ) -> Result<PreparedChunk> {
     let schema = batch.schema();
     let n = batch.num_rows();
-    let mut keys = Vec::with_capacity(layout.list_id.len());
-    for name in layout.list_id {
-        let array = batch.column(column_index(&schema, name, "list_id")?);
-        if let Some(nulls) = array.logical_nulls().filter(|x| x.null_count() > 0) {
-            let row = (0..n).find(|&i| nulls.is_null(i)).unwrap_or(0);
-            return Err(null_error("list_id", name, offset + row));
-        }
-        let unsigned64 = matches!(array.data_type(), DataType::UInt64);
-        keys.push(KeyColumn::new(array, unsigned64, name, "recommendations")?);
-    }
+    let keys = list_keys(batch, layout, offset)?;
     // Run starts: rows whose list id differs from the previous row's.
     let mut starts: Vec<u32> = Vec::new();
     if n > 0 {
@@ -282,6 +273,41 @@ fn prepare(
         runs,
         item_col,
     ))
+}
+
+/// The list id columns of `batch` (a null is a DataError naming its row; `offset`: rows of the
+/// table before `batch`).
+fn list_keys(batch: &RecordBatch, layout: &ListLayout, offset: usize) -> Result<Vec<KeyColumn>> {
+    let schema = batch.schema();
+    let mut keys = Vec::with_capacity(layout.list_id.len());
+    for name in layout.list_id {
+        let array = batch.column(column_index(&schema, name, "list_id")?);
+        if let Some(nulls) = array.logical_nulls().filter(|x| x.null_count() > 0) {
+            let row = (0..batch.num_rows())
+                .find(|&i| nulls.is_null(i))
+                .unwrap_or(0);
+            return Err(null_error("list_id", name, offset + row));
+        }
+        let unsigned64 = matches!(array.data_type(), DataType::UInt64);
+        keys.push(KeyColumn::new(array, unsigned64, name, "recommendations")?);
+    }
+    Ok(keys)
+}
+
+/// Each row's list id hash, for splitting a table by list: equal ids hash equal in every
+/// batch (as when runs are linked). Refuses nulls in the list id and item columns as counting
+/// does, naming the row in the whole input (`offset`: rows before `batch`), since a split
+/// table's row numbers would mean nothing to the caller.
+pub fn list_hashes(batch: &RecordBatch, layout: &ListLayout, offset: usize) -> Result<Vec<u64>> {
+    let keys = list_keys(batch, layout, offset)?;
+    let items = batch.column(column_index(&batch.schema(), layout.item, "item")?);
+    if let Some(nulls) = items.logical_nulls().filter(|x| x.null_count() > 0) {
+        let row = (0..batch.num_rows())
+            .find(|&i| nulls.is_null(i))
+            .unwrap_or(0);
+        return Err(null_error("item", layout.item, offset + row));
+    }
+    Ok((0..batch.num_rows()).map(|i| row_hash(&keys, i)).collect())
 }
 
 /// The grouping columns of `batch` at `rows` (all rows when they are every row).
