@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
+use rayon::prelude::*;
 
 use super::plan::Plan;
 use super::stream_output::{
@@ -71,13 +72,13 @@ pub fn label_join_streaming(
 
     let pred_rows = predictions.total_rows()?;
     let fb_rows = feedback.total_rows()?;
-    let parts = partition_count(
-        stream.memory_limit,
-        pred_rows,
-        &pred_proj.0,
-        fb_rows,
-        &fb_proj.0,
-    );
+    let count = |limit: u64| partition_count(limit, pred_rows, &pred_proj.0, fb_rows, &fb_proj.0);
+    let mut parts = count(stream.memory_limit);
+    if parts > 1 {
+        // Spilling anyway: partitions are joined one per worker thread at a time, so each
+        // must fit that thread's share of the budget.
+        parts = count(stream.memory_limit / rayon::current_num_threads().max(1) as u64);
+    }
     if let Some(dir) = &stream.tmp_dir {
         TempDir::check_parent(dir)?; // a typo shows now, not once the data outgrows the budget
     }
@@ -146,29 +147,41 @@ pub fn label_join_streaming(
     let label_count = plan.output_fields().len();
     let label_schema = Arc::new(Schema::new(plan.output_fields()));
     let mut label_parts = new_parts("labels", &label_schema);
+    // Partitions are joined in parallel, up to one per worker thread (each within its share of
+    // the budget); each keeps its own label file, and the counts add up in partition order.
+    let joined: Vec<Result<JoinStats>> = pred_parts
+        .par_iter_mut()
+        .zip(fb_parts.par_iter_mut())
+        .zip(label_parts.par_iter_mut())
+        .map(|((pred_part, fb_part), label_part)| {
+            crate::interrupt::check()?;
+            let joined = join_tables(
+                &plan,
+                InputTable {
+                    schema: pred_proj.0.clone(),
+                    batches: pred_part.take_all()?,
+                },
+                InputTable {
+                    schema: fb_proj.0.clone(),
+                    batches: fb_part.take_all()?,
+                },
+            )?;
+            for batch in &joined.batches {
+                let first = batch.num_columns() - label_count;
+                let labels =
+                    RecordBatch::try_new(label_schema.clone(), batch.columns()[first..].to_vec())?;
+                label_part.push(labels)?;
+            }
+            label_part.seal()?;
+            Ok(joined.stats)
+        })
+        .collect();
     let mut stats: Option<JoinStats> = None;
-    for p in 0..parts {
-        crate::interrupt::check()?;
-        let joined = join_tables(
-            &plan,
-            InputTable {
-                schema: pred_proj.0.clone(),
-                batches: pred_parts[p].take_all()?,
-            },
-            InputTable {
-                schema: fb_proj.0.clone(),
-                batches: fb_parts[p].take_all()?,
-            },
-        )?;
-        for batch in &joined.batches {
-            let first = batch.num_columns() - label_count;
-            let labels =
-                RecordBatch::try_new(label_schema.clone(), batch.columns()[first..].to_vec())?;
-            label_parts[p].push(labels)?;
-        }
+    for part in joined {
+        let part = part?;
         stats = Some(match stats {
-            None => joined.stats,
-            Some(total) => add_stats(total, &joined.stats),
+            None => part,
+            Some(total) => add_stats(total, &part),
         });
     }
     let stats = stats.unwrap_or_default();
