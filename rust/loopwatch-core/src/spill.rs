@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use arrow::array::UInt32Array;
 use arrow::compute::take_record_batch;
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{Schema, SchemaRef};
 use arrow::ipc::reader::StreamReader;
 use arrow::ipc::writer::StreamWriter;
 use arrow::record_batch::RecordBatch;
@@ -60,6 +60,16 @@ pub fn default_memory_limit() -> Result<u64> {
 /// are closed once it is split), within the usual limits of 256 or 1024 open files. (A budget
 /// too small for this many is exceeded, not failed.)
 pub const MAX_PARTITIONS: u64 = 128;
+
+/// Bytes of one row of `schema`'s columns as Arrow holds them (strings counted as 32 bytes):
+/// the base of the partition-size estimates.
+pub fn row_width(schema: &Schema) -> u64 {
+    schema
+        .fields()
+        .iter()
+        .map(|f| f.data_type().primitive_width().unwrap_or(32) as u64)
+        .sum()
+}
 
 /// A directory of our own under `parent` (default: the system's temp dir).
 pub struct TempDir {

@@ -267,12 +267,7 @@ fn project_schema(schema: &Schema, columns: &[String]) -> Result<(SchemaRef, Vec
 /// Bytes a row of `schema` takes in the in-memory join (normalized columns, candidates,
 /// buckets, label columns: about three times its width; strings counted as 32 bytes).
 fn row_bytes(schema: &Schema) -> u64 {
-    let width: u64 = schema
-        .fields()
-        .iter()
-        .map(|f| f.data_type().primitive_width().unwrap_or(32) as u64)
-        .sum();
-    3 * (width + 16)
+    3 * (crate::spill::row_width(schema) + 16)
 }
 
 /// Enough partitions for one partition's join state to fit `memory_limit`.

@@ -136,12 +136,7 @@ fn needed_columns(o: &MetricsOptions) -> Vec<String> {
 /// bytes) as read and as re-chunked, plus the list key, item id, position and run links built
 /// from them.
 fn row_bytes(schema: &Schema) -> u64 {
-    let width: u64 = schema
-        .fields()
-        .iter()
-        .map(|f| f.data_type().primitive_width().unwrap_or(32) as u64)
-        .sum();
-    2 * width + 64
+    2 * crate::spill::row_width(schema) + 64
 }
 
 /// Enough partitions for one partition's counting to fit `limit`.
