@@ -1,5 +1,5 @@
-//! Two-stage pipelines: a producer thread (e.g. decoding Parquet) feeding the current thread
-//! (e.g. encoding Parquet) through a small bounded channel, so the two overlap on two cores.
+//! Pipelines: a producer thread (e.g. decoding Parquet) feeding the current thread (e.g.
+//! encoding Parquet) through a small bounded channel, so the stages overlap on several cores.
 
 use std::sync::mpsc::sync_channel;
 
@@ -31,6 +31,37 @@ pub fn pipeline<T: Send>(
         drop(rx);
         if producer.join().is_err() && outcome.is_ok() {
             outcome = Err(LwError::Data(
+                "internal error: a reader thread panicked".into(),
+            ));
+        }
+        outcome
+    })
+}
+
+/// Three stages: `items` on one helper thread, `middle` on another, `consume` here.
+pub fn pipeline3<T: Send, U: Send>(
+    items: impl Iterator<Item = Result<T>> + Send,
+    mut middle: impl FnMut(T) -> Result<U> + Send,
+    consume: impl FnMut(U) -> Result<()>,
+) -> Result<()> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = sync_channel::<Result<T>>(2);
+        let first = scope.spawn(move || {
+            for item in items {
+                let failed = item.is_err();
+                if tx.send(item).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        // The receiver goes with the middle stage: once that stops, the first one's next send
+        // fails and it stops too.
+        let outcome = pipeline(
+            rx.into_iter().map(|item| item.and_then(&mut middle)),
+            consume,
+        );
+        if first.join().is_err() && outcome.is_ok() {
+            return Err(LwError::Data(
                 "internal error: a reader thread panicked".into(),
             ));
         }

@@ -22,7 +22,7 @@ use crate::input::BatchSource;
 use crate::output::{
     read_footer, writer_properties, ColumnEncoder, Destination, ParquetSink, SpliceWriter,
 };
-use crate::pipeline::pipeline;
+use crate::pipeline::{pipeline, pipeline3};
 use crate::progress::Progress;
 use crate::spill::{PartitionReader, TempDir};
 
@@ -74,7 +74,7 @@ impl Routes {
     }
 
     /// The partitions of the next `n` rows (the recording is finished on the first call).
-    pub fn next(&mut self, n: usize) -> Result<Vec<u32>> {
+    pub fn next(&mut self, n: usize) -> Result<Vec<u8>> {
         let Routes::Spilled {
             path,
             writer,
@@ -95,7 +95,7 @@ impl Routes {
         if let Some(r) = reader.as_mut() {
             r.read_exact(&mut bytes).map_err(|e| io_err(name(), e))?;
         }
-        Ok(bytes.into_iter().map(u32::from).collect())
+        Ok(bytes)
     }
 }
 
@@ -141,14 +141,18 @@ pub(super) fn write_spliced(
         .collect::<Result<_>>()?;
     let (_, first) = read_footer(&files[0])?;
     let source_schema = first.file_metadata().schema_descr_ptr();
-    // Labels gathered on a helper thread; encoded (in parallel, in the pool), and written with
-    // the copied chunks here.
+    // Three stages on three threads: labels gathered, encoded, written here with the copied
+    // chunks (the gathering and the encoding cost about the same).
     let work = groups
         .iter()
         .enumerate()
         .flat_map(|(f, sizes)| sizes.iter().enumerate().map(move |(g, &rows)| (f, g, rows)));
     let labeled = work.map(|(f, g, rows)| Ok((f, g, rows, labeler.next(rows)?)));
     let mut index = 0;
+    let encode = |(f, g, rows, columns): (usize, usize, usize, Vec<ArrayRef>)| {
+        index += 1;
+        Ok((f, g, rows, encoder.encode(index - 1, &columns)?))
+    };
     let mut open: Option<(usize, File, parquet::file::metadata::ParquetMetaData)> = None;
     let mut writer: Option<SpliceWriter> = None;
     let new_writer = |part: usize| {
@@ -160,7 +164,7 @@ pub(super) fn write_spliced(
             properties.clone(),
         )
     };
-    pipeline(labeled, |(f, g, rows, columns)| {
+    pipeline3(labeled, encode, |(f, g, rows, chunks)| {
         crate::interrupt::check()?;
         if open.as_ref().is_none_or(|(current, _, _)| *current != f) {
             let (file, meta) = read_footer(&files[f])?;
@@ -181,8 +185,6 @@ pub(super) fn write_spliced(
             writer = Some(new_writer(if destination.is_parts() { f } else { 0 })?);
         }
         let out = writer.as_mut().ok_or_else(internal)?;
-        let chunks = encoder.encode(index, &columns)?;
-        index += 1;
         out.write_row_group(
             file,
             &files[f].display().to_string(),
@@ -373,7 +375,7 @@ impl LabelReader {
 }
 
 /// Label columns for rows routed by `ids`: each partition's next rows, interleaved.
-fn gather(readers: &mut [LabelReader], ids: &[u32], schema: &SchemaRef) -> Result<Vec<ArrayRef>> {
+fn gather(readers: &mut [LabelReader], ids: &[u8], schema: &SchemaRef) -> Result<Vec<ArrayRef>> {
     if ids.is_empty() {
         return Ok(RecordBatch::new_empty(schema.clone()).columns().to_vec());
     }
@@ -403,9 +405,8 @@ fn gather(readers: &mut [LabelReader], ids: &[u32], schema: &SchemaRef) -> Resul
     let indices: UInt32Array = ids
         .iter()
         .map(|&p| {
-            let i = start[p as usize];
             start[p as usize] += 1;
-            i
+            start[p as usize] - 1
         })
         .collect::<Vec<u32>>()
         .into();

@@ -28,7 +28,6 @@ use parquet::file::reader::{ChunkReader, Length};
 use parquet::file::serialized_reader::SerializedPageReader;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::{SchemaDescriptor, Type};
-use rayon::prelude::*;
 
 use crate::error::{io_err, LwError, Result};
 
@@ -122,9 +121,8 @@ impl ColumnEncoder {
                 "internal error: leaves and column writers differ in number".into(),
             ));
         }
-        // Columns are independent: encoded (and compressed) in parallel.
         writers
-            .into_par_iter()
+            .into_iter()
             .zip(leaves)
             .map(|(mut writer, leaf)| {
                 writer.write(&leaf)?;
