@@ -72,13 +72,17 @@ pub fn label_join_streaming(
 
     let pred_rows = predictions.total_rows()?;
     let fb_rows = feedback.total_rows()?;
-    let count = |limit: u64| partition_count(limit, pred_rows, &pred_proj.0, fb_rows, &fb_proj.0);
-    let mut parts = count(stream.memory_limit);
+    let need = join_state_bytes(pred_rows, &pred_proj.0, fb_rows, &fb_proj.0);
+    let threads = rayon::current_num_threads().max(1) as u64;
+    let mut parts = partition_count(need, stream.memory_limit);
     if parts > 1 {
         // Spilling anyway: partitions are joined one per worker thread at a time, so each
-        // must fit that thread's share of the budget.
-        parts = count(stream.memory_limit / rayon::current_num_threads().max(1) as u64);
+        // should fit that thread's share of the budget.
+        parts = partition_count(need, stream.memory_limit / threads);
     }
+    // As many partitions at once as fit the budget together (fewer when the partition count
+    // is capped and each holds more than a thread's share).
+    let at_once = (stream.memory_limit / need.div_ceil(parts as u64).max(1)).clamp(1, threads);
     if let Some(dir) = &stream.tmp_dir {
         TempDir::check_parent(dir)?; // a typo shows now, not once the data outgrows the budget
     }
@@ -98,6 +102,7 @@ pub fn label_join_streaming(
     let mut progress = Progress::new("label_join", 2 * pred_rows + fb_rows, stream.progress);
     let mut stages = Stages::start();
     stages.count("partitions", parts);
+    stages.count("partitions at once", at_once as usize);
 
     // 1. Split both sides by key hash; the default watermark comes with the feedback pass.
     let mut fb_parts = new_parts("feedback", &fb_proj.0);
@@ -147,35 +152,43 @@ pub fn label_join_streaming(
     let label_count = plan.output_fields().len();
     let label_schema = Arc::new(Schema::new(plan.output_fields()));
     let mut label_parts = new_parts("labels", &label_schema);
-    // Partitions are joined in parallel, up to one per worker thread (each within its share of
-    // the budget); each keeps its own label file, and the counts add up in partition order.
-    let joined: Vec<Result<JoinStats>> = pred_parts
-        .par_iter_mut()
-        .zip(fb_parts.par_iter_mut())
-        .zip(label_parts.par_iter_mut())
-        .map(|((pred_part, fb_part), label_part)| {
-            crate::interrupt::check()?;
-            let joined = join_tables(
-                &plan,
-                InputTable {
-                    schema: pred_proj.0.clone(),
-                    batches: pred_part.take_all()?,
-                },
-                InputTable {
-                    schema: fb_proj.0.clone(),
-                    batches: fb_part.take_all()?,
-                },
-            )?;
-            for batch in &joined.batches {
-                let first = batch.num_columns() - label_count;
-                let labels =
-                    RecordBatch::try_new(label_schema.clone(), batch.columns()[first..].to_vec())?;
-                label_part.push(labels)?;
-            }
-            label_part.seal()?;
-            Ok(joined.stats)
-        })
-        .collect();
+    // Partitions are joined in parallel, `at_once` at a time (each within its share of the
+    // budget); each keeps its own label file, and the counts add up in partition order.
+    let mut joined: Vec<Result<JoinStats>> = Vec::with_capacity(parts);
+    let step = at_once as usize;
+    for ((preds, fbs), labels) in pred_parts
+        .chunks_mut(step)
+        .zip(fb_parts.chunks_mut(step))
+        .zip(label_parts.chunks_mut(step))
+    {
+        let batch: Vec<Result<JoinStats>> = preds
+            .par_iter_mut()
+            .zip(fbs.par_iter_mut())
+            .zip(labels.par_iter_mut())
+            .map(|((pred_part, fb_part), label_part)| {
+                crate::interrupt::check()?;
+                let joined = join_tables(
+                    &plan,
+                    InputTable {
+                        schema: pred_proj.0.clone(),
+                        batches: pred_part.take_all()?,
+                    },
+                    InputTable {
+                        schema: fb_proj.0.clone(),
+                        batches: fb_part.take_all()?,
+                    },
+                )?;
+                for batch in &joined.batches {
+                    let first = batch.num_columns() - label_count;
+                    let columns = batch.columns()[first..].to_vec();
+                    label_part.push(RecordBatch::try_new(label_schema.clone(), columns)?)?;
+                }
+                label_part.seal()?;
+                Ok(joined.stats)
+            })
+            .collect();
+        joined.extend(batch);
+    }
     let mut stats: Option<JoinStats> = None;
     for part in joined {
         let part = part?;
@@ -270,9 +283,15 @@ fn row_bytes(schema: &Schema) -> u64 {
     3 * (crate::spill::row_width(schema) + 16)
 }
 
-/// Enough partitions for one partition's join state to fit `memory_limit`.
-fn partition_count(limit: u64, pred_rows: u64, pred: &Schema, fb_rows: u64, fb: &Schema) -> usize {
-    let need = pred_rows * row_bytes(pred) + fb_rows * row_bytes(fb);
+/// Bytes of join state for the whole input, as the in-memory join would hold it.
+fn join_state_bytes(pred_rows: u64, pred: &Schema, fb_rows: u64, fb: &Schema) -> u64 {
+    pred_rows
+        .saturating_mul(row_bytes(pred))
+        .saturating_add(fb_rows.saturating_mul(row_bytes(fb)))
+}
+
+/// Enough partitions for one partition's join state (of `need` in all) to fit `limit`.
+fn partition_count(need: u64, limit: u64) -> usize {
     need.div_ceil(limit.max(1)).clamp(1, MAX_PARTITIONS) as usize
 }
 

@@ -416,5 +416,5 @@ fn gather(readers: &mut [LabelReader], ids: &[u8], schema: &SchemaRef) -> Result
 
 /// Is splicing (copying column chunks) valid for these predictions files?
 pub(super) fn can_splice(files: &[impl AsRef<Path>]) -> Result<bool> {
-    crate::output::same_parquet_schema(files)
+    crate::output::chunks_copyable(files)
 }

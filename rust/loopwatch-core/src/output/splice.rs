@@ -2,7 +2,7 @@
 //! chunks are copied byte for byte — no decoding, no re-encoding, which is most of the cost of
 //! writing a labeled log — and only the new (label) columns are encoded.
 //!
-//! Valid only when every source file has the same Parquet schema (`same_parquet_schema`): the
+//! Valid only when every source file has the same Parquet schema (`chunks_copyable`): the
 //! copied chunks keep their encodings, compression and statistics, and the footer describes
 //! them with the first file's column types.
 
@@ -41,11 +41,19 @@ pub fn read_footer(path: &Path) -> Result<(File, ParquetMetaData)> {
     Ok((file, metadata))
 }
 
-/// Do all `files` share one Parquet schema (column types, repetition, nesting)?
-pub fn same_parquet_schema(files: &[impl AsRef<Path>]) -> Result<bool> {
+/// Can `files`' column chunks be copied into one output: do they share one Parquet schema
+/// (column types, repetition, nesting), with every chunk inside its own file?
+pub fn chunks_copyable(files: &[impl AsRef<Path>]) -> Result<bool> {
     let mut first: Option<Type> = None;
     for file in files {
         let (_, metadata) = read_footer(file.as_ref())?;
+        let elsewhere = metadata
+            .row_groups()
+            .iter()
+            .any(|g| g.columns().iter().any(|c| c.file_path().is_some()));
+        if elsewhere {
+            return Ok(false);
+        }
         let root = metadata
             .file_metadata()
             .schema_descr()
