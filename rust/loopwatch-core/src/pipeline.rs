@@ -1,9 +1,19 @@
 //! Pipelines: a producer thread (e.g. decoding Parquet) feeding the current thread (e.g.
 //! encoding Parquet) through a small bounded channel, so the stages overlap on several cores.
 
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{sync_channel, SyncSender};
 
 use crate::error::{LwError, Result};
+
+/// Send `items` until the first error (sent too) or until the receiver is gone.
+fn feed<T>(items: impl Iterator<Item = Result<T>>, tx: &SyncSender<Result<T>>) {
+    for item in items {
+        let failed = item.is_err();
+        if tx.send(item).is_err() || failed {
+            break;
+        }
+    }
+}
 
 /// Run `items` on a helper thread while `consume` takes them here, in order. Stops at the
 /// first error from either side (the producer then stops at its next item).
@@ -13,14 +23,7 @@ pub fn pipeline<T: Send>(
 ) -> Result<()> {
     std::thread::scope(|scope| {
         let (tx, rx) = sync_channel::<Result<T>>(2);
-        let producer = scope.spawn(move || {
-            for item in items {
-                let failed = item.is_err();
-                if tx.send(item).is_err() || failed {
-                    break;
-                }
-            }
-        });
+        let producer = scope.spawn(move || feed(items, &tx));
         let mut outcome = Ok(());
         for item in rx.iter() {
             if let Err(e) = item.and_then(&mut consume) {
@@ -46,14 +49,7 @@ pub fn pipeline3<T: Send, U: Send>(
 ) -> Result<()> {
     std::thread::scope(|scope| {
         let (tx, rx) = sync_channel::<Result<T>>(2);
-        let first = scope.spawn(move || {
-            for item in items {
-                let failed = item.is_err();
-                if tx.send(item).is_err() || failed {
-                    break;
-                }
-            }
-        });
+        let first = scope.spawn(move || feed(items, &tx));
         // The receiver goes with the middle stage: once that stops, the first one's next send
         // fails and it stops too.
         let outcome = pipeline(
