@@ -529,6 +529,10 @@ def test_output_into_non_empty_directory_is_refused(lw: ModuleType, tmp_path: Pa
         with pytest.raises(lw.InputFileError, match="not empty"):
             lw.label_join(pred, fb, **LOG_KW, memory_limit=limit, tmp_dir=tmp_path, output=folder)
     assert os.listdir(folder) == ["mine.txt"]
+    # A trailing separator asks for a directory: an existing file there is refused too.
+    with pytest.raises(lw.InputFileError, match="is a file"):
+        lw.label_join(pred, fb, **LOG_KW, memory_limit=1, output=f"{folder / 'mine.txt'}/")
+    assert os.listdir(folder) == ["mine.txt"]
     assert hidden_outputs(tmp_path) == [] and loopwatch_dirs(tmp_path) == []
 
 
@@ -536,13 +540,14 @@ def test_parquet_to_parquet_copies_prediction_columns(lw: ModuleType, tmp_path: 
     # Parquet parts sharing one Parquet schema: each input row group becomes an output row group
     # whose prediction columns are the input's chunks as they were (so each keeps its part's
     # codec), only the label columns encoded (zstd) -- and the values equal the in-memory path.
+    # Row groups too big for the budget are decoded and re-encoded instead.
     pred, fb = make_logs(4, n_pred=5_000, n_users=200, n_items=20)
     pred = no_seconds(pred)
     want = lw.label_join(pred, fb, **LOG_KW)
-    codecs = ["snappy", "gzip", "none", "zstd"]
+    codecs_written = ["snappy", "gzip", "none", "zstd"]
     folder = tmp_path / "pred"
     folder.mkdir()
-    for i, codec in enumerate(codecs):
+    for i, codec in enumerate(codecs_written):
         part = pred.slice(i * 1_250, 1_250)
         pq.write_table(
             part,
@@ -551,19 +556,29 @@ def test_parquet_to_parquet_copies_prediction_columns(lw: ModuleType, tmp_path: 
             row_group_size=500,
             use_dictionary=i % 2 == 0,
         )
-    for limit in (2_000, 10**12):
+    # 600 kB: a few spilled partitions, row groups small enough to copy; 2 kB: a row group's
+    # working size is over an eighth of the budget, so the predictions are re-encoded instead.
+    for limit in (600_000, 10**12, 2_000):
         target = tmp_path / f"labeled-{limit}.parquet"
         lw.label_join(folder, fb, **LOG_KW, memory_limit=limit, tmp_dir=tmp_path, output=target)
         meta = pq.ParquetFile(target).metadata
-        assert meta.num_row_groups == 4 * 3  # 1,250 rows a part in row groups of 500
         n_pred_columns = pred.num_columns
-        for g in range(meta.num_row_groups):
-            group = meta.row_group(g)
-            got = [group.column(c).compression for c in range(group.num_columns)]
-            codec = codecs[g // 3].upper().replace("NONE", "UNCOMPRESSED")
-            assert got[:n_pred_columns] == [codec] * n_pred_columns, (g, got)
-            assert set(got[n_pred_columns:]) == {"ZSTD"}, (g, got)
-        assert_same(lw, pq.read_table(target), want, f"copied chunks, memory_limit={limit}")
+        if limit == 2_000:
+            codecs = {
+                meta.row_group(g).column(c).compression
+                for g in range(meta.num_row_groups)
+                for c in range(meta.num_columns)
+            }
+            assert codecs == {"ZSTD"}
+        else:
+            assert meta.num_row_groups == 4 * 3  # 1,250 rows a part in row groups of 500
+            for g in range(meta.num_row_groups):
+                group = meta.row_group(g)
+                got = [group.column(c).compression for c in range(group.num_columns)]
+                codec = codecs_written[g // 3].upper().replace("NONE", "UNCOMPRESSED")
+                assert got[:n_pred_columns] == [codec] * n_pred_columns, (g, got)
+                assert set(got[n_pred_columns:]) == {"ZSTD"}, (g, got)
+        assert_same(lw, pq.read_table(target), want, f"memory_limit={limit}")
     assert loopwatch_dirs(tmp_path) == [] and hidden_outputs(tmp_path) == []
 
 
@@ -581,7 +596,8 @@ def test_parts_with_other_parquet_schemas_are_re_encoded(lw: ModuleType, tmp_pat
     pl.from_arrow(pred.slice(1_000)).write_parquet(folder / "part-1.parquet")
     assert pq.read_schema(folder / "part-1.parquet") == pred.schema.remove_metadata()
     target = tmp_path / "labeled.parquet"
-    lw.label_join(folder, fb, **LOG_KW, memory_limit=2_000, tmp_dir=tmp_path, output=target)
+    # (A budget whose share fits these row groups: only the schemas stop the chunk copying.)
+    lw.label_join(folder, fb, **LOG_KW, memory_limit=600_000, tmp_dir=tmp_path, output=target)
     meta = pq.ParquetFile(target).metadata
     codecs = {
         meta.row_group(g).column(c).compression

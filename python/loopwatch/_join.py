@@ -118,7 +118,8 @@ def label_join(
     Parquet predictions whose files share one Parquet schema are not re-encoded: each input row
     group becomes an output row group whose prediction columns are the input's column chunks,
     copied byte for byte after checking their page headers (so they keep their codec); only
-    the label columns are encoded (zstd).
+    the label columns are encoded (zstd). Row groups too large for an eighth of
+    ``memory_limit`` are decoded and re-encoded instead.
 
     ``threads`` caps the worker threads (default: all cores); results never depend on it.
 
@@ -127,10 +128,10 @@ def label_join(
     by key hash into as many partitions as the ``memory_limit`` budget needs (bytes or a string
     such as ``"2GiB"``; default ``LOOPWATCH_MEMORY_LIMIT`` or a quarter of the machine's
     memory), spilled to a private directory under ``tmp_dir`` (default: the system's) when more
-    than one is needed, joined one partition at a time, and written out in input order — to
-    ``output`` directly, which appears only when complete. The temporary directory is removed
-    on success, on error and on Ctrl-C (which stops the call within a batch or a partition and
-    raises ``KeyboardInterrupt``).
+    than one is needed, joined as many at a time as fit the budget, and written out in input
+    order — to ``output`` directly, which appears only when complete. The temporary directory
+    is removed on success, on error and on Ctrl-C (which stops the call within a batch or a
+    partition and raises ``KeyboardInterrupt``).
     ``progress=True`` draws a progress bar over rows read on stderr (and takes this path too).
     Results are identical to the in-memory path.
 

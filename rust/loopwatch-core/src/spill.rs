@@ -66,6 +66,17 @@ pub const MAX_PARTITIONS: u64 = 128;
 /// `MAX_PARTITIONS` open at once (32 MiB).
 const SPILL_BUFFER: usize = 256 << 10;
 
+/// Enough partitions (at most `MAX_PARTITIONS`) for each to hold at most `limit` of `need` bytes.
+pub fn partitions_for(need: u64, limit: u64) -> usize {
+    need.div_ceil(limit.max(1)).clamp(1, MAX_PARTITIONS) as usize
+}
+
+/// The partition of a row from its 64-bit hash (the high bits: the low ones pick hash buckets
+/// inside a partition's join).
+pub fn partition_of(hash: u64, parts: usize) -> u32 {
+    ((hash >> 32) % parts as u64) as u32
+}
+
 /// Bytes of one row of `schema`'s columns as Arrow holds them (strings counted as 32 bytes):
 /// the base of the partition-size estimates.
 pub fn row_width(schema: &Schema) -> u64 {

@@ -42,6 +42,7 @@ pub fn detached<T: Send>(
     py: Python<'_>,
     work: impl FnOnce() -> Result<T, LwError> + Send,
 ) -> PyResult<T> {
+    let _call = interrupt::Call::begin();
     let done = (Mutex::new(false), Condvar::new());
     let done = &done;
     let (outcome, signal) = std::thread::scope(|scope| {
@@ -84,9 +85,6 @@ pub fn detached<T: Send>(
             }
         }
         let outcome = py.detach(|| worker.join()).unwrap_or_else(Err);
-        if signal.is_some() {
-            interrupt::clear();
-        }
         (outcome, signal)
     });
     if let Some(e) = signal {

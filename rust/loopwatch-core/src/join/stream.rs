@@ -5,8 +5,8 @@
 //!    else spilled to a private temporary directory. Every row of a key lands in the same
 //!    partition, in input order, so each partition joins exactly like the in-memory path (the
 //!    watermark is fixed first: the latest valid feedback time over all partitions).
-//! 2. Each partition is joined in turn by the in-memory engine; its label columns are kept
-//!    (or spilled) in the partition's row order.
+//! 2. Each partition is joined by the in-memory engine, as many at once as fit the budget
+//!    together; its label columns are kept (or spilled) in the partition's row order.
 //! 3. The labeled rows come out in input order (`stream_output`): each row's partition, recorded
 //!    in pass 1, says which partition's labels come next. Parquet to Parquet copies the
 //!    predictions' column chunks as they are and encodes only the label columns.
@@ -31,7 +31,7 @@ use crate::normalize::Chunk;
 use crate::output::Destination;
 use crate::pipeline::pipeline;
 use crate::progress::Progress;
-use crate::spill::{split, Partition, TempDir, MAX_PARTITIONS};
+use crate::spill::{partition_of, partitions_for, split, Partition, TempDir};
 use crate::trace::Stages;
 
 /// How a streaming join may use memory and disk.
@@ -74,11 +74,11 @@ pub fn label_join_streaming(
     let fb_rows = feedback.total_rows()?;
     let need = join_state_bytes(pred_rows, &pred_proj.0, fb_rows, &fb_proj.0);
     let threads = rayon::current_num_threads().max(1) as u64;
-    let mut parts = partition_count(need, stream.memory_limit);
+    let mut parts = partitions_for(need, stream.memory_limit);
     if parts > 1 {
         // Spilling anyway: partitions are joined one per worker thread at a time, so each
         // should fit that thread's share of the budget.
-        parts = partition_count(need, stream.memory_limit / threads);
+        parts = partitions_for(need, stream.memory_limit / threads);
     }
     // As many partitions at once as fit the budget together (fewer when the partition count
     // is capped and each holds more than a thread's share).
@@ -86,6 +86,12 @@ pub fn label_join_streaming(
     if let Some(dir) = &stream.tmp_dir {
         TempDir::check_parent(dir)?; // a typo shows now, not once the data outgrows the budget
     }
+    // The output is set up now, so a bad path fails before any work (and unfinished output is
+    // removed on any error, as the destination is dropped).
+    let destination = match &target {
+        StreamTarget::Parquet(path) => Some(Destination::create(path)?),
+        StreamTarget::Table => None,
+    };
     let temp = if parts > 1 {
         Some(TempDir::new(stream.tmp_dir.as_deref())?)
     } else {
@@ -148,13 +154,13 @@ pub fn label_join_streaming(
     }
     stages.mark("split predictions");
 
-    // 2. Join partition by partition; keep each one's label columns in its row order.
+    // 2. Join the partitions; keep each one's label columns in its row order.
     let label_count = plan.output_fields().len();
     let label_schema = Arc::new(Schema::new(plan.output_fields()));
     let mut label_parts = new_parts("labels", &label_schema);
     // Partitions are joined in parallel, `at_once` at a time (each within its share of the
     // budget); each keeps its own label file, and the counts add up in partition order.
-    let mut joined: Vec<Result<JoinStats>> = Vec::with_capacity(parts);
+    let mut stats: Option<JoinStats> = None;
     let step = at_once as usize;
     for ((preds, fbs), labels) in pred_parts
         .chunks_mut(step)
@@ -187,15 +193,13 @@ pub fn label_join_streaming(
                 Ok(joined.stats)
             })
             .collect();
-        joined.extend(batch);
-    }
-    let mut stats: Option<JoinStats> = None;
-    for part in joined {
-        let part = part?;
-        stats = Some(match stats {
-            None => part,
-            Some(total) => add_stats(total, &part),
-        });
+        for part in batch {
+            let part = part?; // the first failure ends the join here
+            stats = Some(match stats {
+                None => part,
+                Some(total) => add_stats(total, &part),
+            });
+        }
     }
     let stats = stats.unwrap_or_default();
     stages.mark("join partitions");
@@ -212,9 +216,10 @@ pub fn label_join_streaming(
         schema: label_schema,
     };
     let mut batches = Vec::new();
-    match (&target, &predictions) {
-        (StreamTarget::Parquet(path), BatchSource::Files(files)) if can_splice(files)? => {
-            let destination = Destination::create(path)?;
+    match (destination, &predictions) {
+        (Some(destination), BatchSource::Files(files))
+            if can_splice(files, stream.memory_limit)? =>
+        {
             write_spliced(
                 files,
                 labeler,
@@ -225,19 +230,19 @@ pub fn label_join_streaming(
             )?;
             destination.commit()?;
         }
-        (StreamTarget::Parquet(path), _) => {
-            let destination = Destination::create(path)?;
+        (Some(destination), _) => {
+            let out = Some(&destination);
             write_decoded(
                 &predictions,
                 labeler,
-                Some(&destination),
+                out,
                 &schema,
                 &metadata,
                 &mut progress,
             )?;
             destination.commit()?;
         }
-        (StreamTarget::Table, _) => {
+        (None, _) => {
             batches = write_decoded(
                 &predictions,
                 labeler,
@@ -290,11 +295,6 @@ fn join_state_bytes(pred_rows: u64, pred: &Schema, fb_rows: u64, fb: &Schema) ->
         .saturating_add(fb_rows.saturating_mul(row_bytes(fb)))
 }
 
-/// Enough partitions for one partition's join state (of `need` in all) to fit `limit`.
-fn partition_count(need: u64, limit: u64) -> usize {
-    need.div_ceil(limit.max(1)).clamp(1, MAX_PARTITIONS) as usize
-}
-
 /// The partition of each row: by key hash; rows without a usable key go to partition 0.
 fn partition_ids(chunk: &Chunk, parts: usize) -> Vec<u32> {
     if parts == 1 {
@@ -304,7 +304,7 @@ fn partition_ids(chunk: &Chunk, parts: usize) -> Vec<u32> {
     (0..chunk.len)
         .map(|i| {
             if chunk.is_valid(i) {
-                ((hashes[i] >> 32) % parts as u64) as u32
+                partition_of(hashes[i], parts)
             } else {
                 0
             }

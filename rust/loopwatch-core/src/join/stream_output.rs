@@ -8,7 +8,7 @@
 //! - `write_decoded`: anything else — predictions read again, label columns appended, encoded.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -16,6 +16,8 @@ use arrow::array::{ArrayRef, UInt32Array};
 use arrow::compute::{concat_batches, take_record_batch};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
+
+use parquet::file::metadata::RowGroupMetaData;
 
 use crate::error::{io_err, LwError, Result};
 use crate::input::BatchSource;
@@ -108,6 +110,30 @@ pub(super) struct Labeler {
 }
 
 impl Labeler {
+    /// Every route and every partition's labels used up? (Anything left means pass 3 saw other
+    /// rows than pass 1 — e.g. an input file changed in between.)
+    pub fn check_finished(&mut self) -> Result<()> {
+        let routes_left = match &mut self.routes {
+            Routes::Single => false,
+            Routes::Spilled { reader, .. } => match reader.as_mut() {
+                Some(r) => r.fill_buf().map(|b| !b.is_empty()).unwrap_or(true),
+                None => false,
+            },
+        };
+        let mut labels_left = false;
+        for r in &mut self.readers {
+            labels_left |= r.has_rows()?;
+        }
+        if routes_left || labels_left {
+            return Err(LwError::Data(
+                "the predictions read for the output differ from those joined (did an input \
+                 file change during the call?)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Label columns of the next `n` prediction rows.
     pub fn next(&mut self, n: usize) -> Result<Vec<ArrayRef>> {
         let ids = self.routes.next(n)?;
@@ -194,6 +220,7 @@ pub(super) fn write_spliced(
         progress.advance(rows as u64);
         Ok(())
     })?;
+    labeler.check_finished()?;
     if let Some(w) = writer.take() {
         w.finish()?;
     }
@@ -254,6 +281,7 @@ pub(super) fn write_decoded(
             }
         }
     })?;
+    labeler.check_finished()?;
     if let Some(p) = parts {
         p.finish()?;
     }
@@ -344,6 +372,24 @@ impl LabelReader {
         }
     }
 
+    /// Are rows left to take?
+    fn has_rows(&mut self) -> Result<bool> {
+        loop {
+            if self
+                .current
+                .as_ref()
+                .is_some_and(|b| self.offset < b.num_rows())
+            {
+                return Ok(true);
+            }
+            self.current = self.reader.next_batch()?;
+            self.offset = 0;
+            if self.current.is_none() {
+                return Ok(false);
+            }
+        }
+    }
+
     /// The next `n` rows as one batch.
     fn take(&mut self, n: usize) -> Result<RecordBatch> {
         let mut pieces = Vec::new();
@@ -414,7 +460,12 @@ fn gather(readers: &mut [LabelReader], ids: &[u8], schema: &SchemaRef) -> Result
     Ok(take_record_batch(&all, &indices)?.columns().to_vec())
 }
 
-/// Is splicing (copying column chunks) valid for these predictions files?
-pub(super) fn can_splice(files: &[impl AsRef<Path>]) -> Result<bool> {
-    crate::output::chunks_copyable(files)
+/// Is copying column chunks valid for these predictions files, and within `memory_limit`? A
+/// row group is held whole — its compressed bytes, its label columns (gathered, concatenated,
+/// encoded) — by the few stages of the output pipeline at once: an eighth of the budget each at
+/// most, else the predictions are decoded and re-encoded batch by batch.
+pub(super) fn can_splice(files: &[impl AsRef<Path>], memory_limit: u64) -> Result<bool> {
+    let group_bytes =
+        |g: &RowGroupMetaData| g.compressed_size().max(0) as u64 + 64 * g.num_rows().max(0) as u64;
+    crate::output::chunks_copyable(files, group_bytes, memory_limit / 8)
 }

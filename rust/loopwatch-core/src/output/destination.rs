@@ -26,6 +26,13 @@ impl Destination {
         } else {
             target.to_path_buf()
         };
+        if parts && target.exists() && !target.is_dir() {
+            return Err(io_err(
+                path,
+                "output: a directory of parts was asked for (the path ends with a separator), \
+                 but this is a file",
+            ));
+        }
         let parts = parts || target.is_dir();
         if parts && target.is_dir() {
             let mut entries = std::fs::read_dir(&target).map_err(|e| io_err(path, e))?;

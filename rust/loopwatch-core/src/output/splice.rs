@@ -42,8 +42,14 @@ pub fn read_footer(path: &Path) -> Result<(File, ParquetMetaData)> {
 }
 
 /// Can `files`' column chunks be copied into one output: do they share one Parquet schema
-/// (column types, repetition, nesting), with every chunk inside its own file?
-pub fn chunks_copyable(files: &[impl AsRef<Path>]) -> Result<bool> {
+/// (column types, repetition, nesting), with every chunk inside its own file, and is every row
+/// group's estimated working size (`group_bytes` of its compressed size and rows) at most
+/// `max_group_bytes`?
+pub fn chunks_copyable(
+    files: &[impl AsRef<Path>],
+    group_bytes: impl Fn(&RowGroupMetaData) -> u64,
+    max_group_bytes: u64,
+) -> Result<bool> {
     let mut first: Option<Type> = None;
     for file in files {
         let (_, metadata) = read_footer(file.as_ref())?;
@@ -51,7 +57,11 @@ pub fn chunks_copyable(files: &[impl AsRef<Path>]) -> Result<bool> {
             .row_groups()
             .iter()
             .any(|g| g.columns().iter().any(|c| c.file_path().is_some()));
-        if elsewhere {
+        let too_big = metadata
+            .row_groups()
+            .iter()
+            .any(|g| group_bytes(g) > max_group_bytes);
+        if elsewhere || too_big {
             return Ok(false);
         }
         let root = metadata

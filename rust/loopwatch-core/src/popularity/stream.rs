@@ -19,7 +19,7 @@ use crate::error::Result;
 use crate::group::column_index;
 use crate::input::{expand_paths, first_schema, BatchSource, InputTable, Source};
 use crate::pipeline::pipeline;
-use crate::spill::{default_memory_limit, split, Partition, TempDir, MAX_PARTITIONS};
+use crate::spill::{default_memory_limit, split, Partition, TempDir};
 use crate::trace::Stages;
 
 const INPUT: &str = "recommendations";
@@ -141,21 +141,21 @@ fn row_bytes(schema: &Schema) -> u64 {
 
 /// Enough partitions for one partition's counting to fit `limit`.
 fn partition_count(limit: u64, rows: u64, schema: &Schema) -> usize {
-    let need = rows.saturating_mul(row_bytes(schema));
-    need.div_ceil(limit.max(1)).clamp(1, MAX_PARTITIONS) as usize
+    crate::spill::partitions_for(rows.saturating_mul(row_bytes(schema)), limit)
 }
 
 /// The partition of each row, from the high bits of its list id hash.
 fn partition_ids(hashes: &[u64], parts: usize) -> Vec<u32> {
     hashes
         .iter()
-        .map(|h| ((h >> 32) % parts as u64) as u32)
+        .map(|&h| crate::spill::partition_of(h, parts))
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spill::MAX_PARTITIONS;
     use arrow::datatypes::{DataType, Field};
 
     #[test]
