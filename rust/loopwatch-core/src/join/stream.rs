@@ -68,11 +68,11 @@ pub fn label_join_streaming(
     fb_columns.extend(options.value.clone());
     let pred_proj = project_schema(&pred_schema, &pred_columns)?;
     let fb_proj = project_schema(&fb_schema, &fb_columns)?;
-    let mut plan = Plan::new(options, &pred_proj.0, &fb_proj.0)?;
+    let mut plan = Plan::new(options, &pred_proj, &fb_proj)?;
 
     let pred_rows = predictions.total_rows()?;
     let fb_rows = feedback.total_rows()?;
-    let need = join_state_bytes(pred_rows, &pred_proj.0, fb_rows, &fb_proj.0);
+    let need = join_state_bytes(pred_rows, &pred_proj, fb_rows, &fb_proj);
     let threads = rayon::current_num_threads().max(1) as u64;
     let mut parts = partitions_for(need, stream.memory_limit);
     if parts > 1 {
@@ -111,7 +111,7 @@ pub fn label_join_streaming(
     stages.count("partitions at once", at_once as usize);
 
     // 1. Split both sides by key hash; the default watermark comes with the feedback pass.
-    let mut fb_parts = new_parts("feedback", &fb_proj.0);
+    let mut fb_parts = new_parts("feedback", &fb_proj);
     let mut latest: Option<i64> = None;
     for batch in feedback.batches(Some(&fb_columns), "feedback")? {
         crate::interrupt::check()?;
@@ -132,7 +132,7 @@ pub fn label_join_streaming(
         plan.watermark = latest;
     }
     stages.mark("split feedback");
-    let mut pred_parts = new_parts("predictions", &pred_proj.0);
+    let mut pred_parts = new_parts("predictions", &pred_proj);
     let predictions_read = predictions
         .batches(Some(&pred_columns), "predictions")?
         .map(|batch| {
@@ -176,11 +176,11 @@ pub fn label_join_streaming(
                 let joined = join_tables(
                     &plan,
                     InputTable {
-                        schema: pred_proj.0.clone(),
+                        schema: pred_proj.clone(),
                         batches: pred_part.take_all()?,
                     },
                     InputTable {
-                        schema: fb_proj.0.clone(),
+                        schema: fb_proj.clone(),
                         batches: fb_part.take_all()?,
                     },
                 )?;
@@ -270,16 +270,15 @@ fn schema_of(source: &BatchSource) -> Result<SchemaRef> {
     }
 }
 
-/// The schema of `columns` (in the input's column order, as a Parquet projection reads them)
-/// and their indices.
-fn project_schema(schema: &Schema, columns: &[String]) -> Result<(SchemaRef, Vec<usize>)> {
+/// The schema of `columns` (in the input's column order, as a Parquet projection reads them).
+fn project_schema(schema: &Schema, columns: &[String]) -> Result<SchemaRef> {
     let mut indices: Vec<usize> = columns
         .iter()
         .map(|c| crate::group::column_index(schema, c, "on/time"))
         .collect::<Result<_>>()?;
     indices.sort_unstable();
     indices.dedup();
-    Ok((Arc::new(schema.project(&indices)?), indices))
+    Ok(Arc::new(schema.project(&indices)?))
 }
 
 /// Bytes a row of `schema` takes in the in-memory join (normalized columns, candidates,

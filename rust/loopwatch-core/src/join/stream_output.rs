@@ -17,7 +17,7 @@ use arrow::compute::{concat_batches, take_record_batch};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
-use parquet::file::metadata::RowGroupMetaData;
+use parquet::file::metadata::{ParquetMetaData, RowGroupMetaData};
 
 use crate::error::{io_err, LwError, Result};
 use crate::input::BatchSource;
@@ -153,33 +153,27 @@ pub(super) fn write_spliced(
 ) -> Result<()> {
     let properties = writer_properties(schema, metadata);
     let encoder = ColumnEncoder::new(labeler.schema.clone(), Arc::new(properties.clone()))?;
-    // Row counts per row group, per file, from the footers (read again by the writer).
-    let groups: Vec<Vec<usize>> = files
+    // Every file's footer, read once: row groups to label and copy.
+    let footers: Vec<ParquetMetaData> = files
         .iter()
-        .map(|f| {
-            let (_, meta) = read_footer(f)?;
-            Ok(meta
-                .row_groups()
-                .iter()
-                .map(|g| g.num_rows().max(0) as usize)
-                .collect())
-        })
+        .map(|f| read_footer(f).map(|(_, meta)| meta))
         .collect::<Result<_>>()?;
-    let (_, first) = read_footer(&files[0])?;
-    let source_schema = first.file_metadata().schema_descr_ptr();
+    let source_schema = footers[0].file_metadata().schema_descr_ptr();
     // Three stages on three threads: labels gathered, encoded, written here with the copied
     // chunks (the gathering and the encoding cost about the same).
-    let work = groups
-        .iter()
-        .enumerate()
-        .flat_map(|(f, sizes)| sizes.iter().enumerate().map(move |(g, &rows)| (f, g, rows)));
+    let work = footers.iter().enumerate().flat_map(|(f, meta)| {
+        meta.row_groups()
+            .iter()
+            .enumerate()
+            .map(move |(g, group)| (f, g, group.num_rows().max(0) as usize))
+    });
     let labeled = work.map(|(f, g, rows)| Ok((f, g, rows, labeler.next(rows)?)));
     let mut index = 0;
     let encode = |(f, g, rows, columns): (usize, usize, usize, Vec<ArrayRef>)| {
         index += 1;
         Ok((f, g, rows, encoder.encode(index - 1, &columns)?))
     };
-    let mut open: Option<(usize, File, parquet::file::metadata::ParquetMetaData)> = None;
+    let mut open: Option<(usize, File)> = None; // the file whose chunks are being copied
     let mut writer: Option<SpliceWriter> = None;
     let new_writer = |part: usize| {
         SpliceWriter::create(
@@ -192,21 +186,22 @@ pub(super) fn write_spliced(
     };
     pipeline3(labeled, encode, |(f, g, rows, chunks)| {
         crate::interrupt::check()?;
-        if open.as_ref().is_none_or(|(current, _, _)| *current != f) {
-            let (file, meta) = read_footer(&files[f])?;
+        if open.as_ref().is_none_or(|(current, _)| *current != f) {
+            let name = files[f].display().to_string();
+            let file = File::open(&files[f]).map_err(|e| io_err(name, e))?;
             if destination.is_parts() {
                 if let Some(w) = writer.take() {
                     w.finish()?;
                 }
                 // Parts for files without row groups (skipped by the work list) come first.
-                let previous = open.as_ref().map_or(0, |(p, _, _)| p + 1);
+                let previous = open.as_ref().map_or(0, |(p, _)| p + 1);
                 for empty in previous..f {
                     new_writer(empty)?.finish()?;
                 }
             }
-            open = Some((f, file, meta));
+            open = Some((f, file));
         }
-        let (_, file, meta) = open.as_ref().ok_or_else(internal)?;
+        let (_, file) = open.as_ref().ok_or_else(internal)?;
         if writer.is_none() {
             writer = Some(new_writer(if destination.is_parts() { f } else { 0 })?);
         }
@@ -214,7 +209,7 @@ pub(super) fn write_spliced(
         out.write_row_group(
             file,
             &files[f].display().to_string(),
-            meta.row_group(g),
+            footers[f].row_group(g),
             chunks,
         )?;
         progress.advance(rows as u64);
@@ -225,7 +220,7 @@ pub(super) fn write_spliced(
         w.finish()?;
     }
     // Files after the last one with rows (or every file, when none has rows) still get a part.
-    let written = open.as_ref().map_or(0, |(f, _, _)| f + 1);
+    let written = open.as_ref().map_or(0, |(f, _)| f + 1);
     if destination.is_parts() {
         for empty in written..files.len() {
             new_writer(empty)?.finish()?;
