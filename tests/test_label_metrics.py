@@ -347,6 +347,34 @@ def test_pending_rows_need_no_score(lw: ModuleType) -> None:
     assert (got["n"], got["n_labeled"], got["n_pending"], got["mean_score"]) == (3, 1, 2, 0.5)
 
 
+def test_values_under_nulls_are_ignored(lw: ModuleType) -> None:
+    """A null slot may hold anything (here 7 for a label, NaN and -3 for scores): the fast
+    whole-column checks must fall back to the row-by-row ones, which skip them."""
+    y_clean = pa.array([1, None, 0, None], pa.int8())
+    p_clean = pa.array([0.5, None, 0.25, 0.75])
+    valid_y = y_clean.buffers()[0]
+    valid_p = p_clean.buffers()[0]
+    y_dirty = pa.Array.from_buffers(
+        pa.int8(), 4, [valid_y, pa.py_buffer(np.array([1, 7, 0, 7], np.int8).tobytes())]
+    )
+    p_dirty = pa.Array.from_buffers(
+        pa.float64(), 4, [valid_p, pa.py_buffer(np.array([0.5, np.nan, 0.25, 0.75]).tobytes())]
+    )
+    clean = pa.table({"y": y_clean, "p": p_clean})
+    for dirty in (
+        pa.table({"y": y_dirty, "p": p_clean}),
+        pa.table({"y": y_clean, "p": p_dirty}),
+        pa.table({"y": y_dirty, "p": p_dirty}),
+    ):
+        assert dirty.column("y").to_pylist() == clean.column("y").to_pylist()
+        got = lw.label_metrics(dirty, label="y", score="p")
+        assert got.equals(lw.label_metrics(clean, label="y", score="p"))
+    # A bad value on a labeled row is still found behind such slots.
+    bad = pa.table({"y": y_dirty, "p": pa.array([0.5, None, 1.5, None])})
+    with pytest.raises(lw.DataError, match="1.5"):
+        lw.label_metrics(bad, label="y", score="p")
+
+
 # --- scikit-learn as a second oracle --------------------------------------------------------
 
 

@@ -52,6 +52,14 @@ impl Segment {
 
 pub fn assign(grouping: &Grouping, batch: &RecordBatch) -> Result<BatchGroups> {
     let n = batch.num_rows();
+    if let (Some(b), true) = (&grouping.buckets, grouping.by.is_empty()) {
+        let array = batch.column(super::column_index(batch.schema_ref(), &b.column, "time")?);
+        let times = to_common_unit(array, 1, &b.column, "the input")?;
+        let nulls = array.logical_nulls().filter(|v| v.null_count() > 0);
+        if let Some(groups) = by_time_order(&times, nulls.as_ref(), b.every) {
+            return Ok(groups);
+        }
+    }
     // Bucket index per row (0 without buckets) and which rows have a time.
     let (bucket, has_time): (Vec<i64>, Option<NullBuffer>) = match &grouping.buckets {
         None => (vec![0; n], None),
@@ -97,6 +105,53 @@ pub fn assign(grouping: &Grouping, batch: &RecordBatch) -> Result<BatchGroups> {
         })
         .collect();
     Ok(BatchGroups { keys, row_group })
+}
+
+/// Buckets only, for rows in (roughly) time order: one pass that keeps the current bucket's
+/// range, so most rows need neither a division nor a lookup. Groups in first-seen order, as
+/// `assign_buckets_only` gives them. `None` (nothing lost but the pass so far) when the times
+/// jump between buckets too often for that to pay.
+fn by_time_order(times: &[i64], nulls: Option<&NullBuffer>, every: i64) -> Option<BatchGroups> {
+    let max_switches = 64 + times.len() / 32;
+    let mut keys: Vec<GroupKey> = Vec::new();
+    let mut row_group = Vec::with_capacity(times.len());
+    let mut null_group: Option<u32> = None;
+    let mut group_of: HashMap<i64, u32> = HashMap::new();
+    let (mut lo, mut hi, mut current) = (1i64, 0i64, 0u32); // an empty range to start
+    let mut switches = 0usize;
+    for (i, &t) in times.iter().enumerate() {
+        if nulls.is_some_and(|v| v.is_null(i)) {
+            let g = *null_group.get_or_insert_with(|| {
+                keys.push(GroupKey {
+                    bucket: None,
+                    segment: Vec::new(),
+                });
+                (keys.len() - 1) as u32
+            });
+            row_group.push(g);
+            continue;
+        }
+        if t < lo || t >= hi {
+            switches += 1;
+            if switches > max_switches {
+                return None;
+            }
+            let bucket = t.div_euclid(every);
+            current = *group_of.entry(bucket).or_insert_with(|| {
+                keys.push(GroupKey {
+                    bucket: Some(bucket),
+                    segment: Vec::new(),
+                });
+                (keys.len() - 1) as u32
+            });
+            (lo, hi) = match bucket.checked_mul(every) {
+                Some(start) => (start, start.saturating_add(every)),
+                None => (1, 0),
+            };
+        }
+        row_group.push(current);
+    }
+    Some(BatchGroups { keys, row_group })
 }
 
 /// `floor(t / every)` per row. A division costs tens of cycles, so the last bucket's range is
@@ -206,5 +261,89 @@ fn assign_segments(
                 g
             }
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The general path for buckets only: `bucket_indices` then `assign_buckets_only`.
+    fn general(
+        times: &[i64],
+        nulls: Option<&NullBuffer>,
+        every: i64,
+    ) -> (Vec<Option<i64>>, Vec<u32>) {
+        let bucket = bucket_indices(times, every);
+        let timed = |i: usize| nulls.is_none_or(|v| v.is_valid(i));
+        let mut rep_rows = Vec::new();
+        let mut row_group = vec![0u32; times.len()];
+        assign_buckets_only(&bucket, &timed, &mut rep_rows, &mut row_group);
+        let keys = rep_rows
+            .iter()
+            .map(|&r| timed(r).then(|| bucket[r]))
+            .collect();
+        (keys, row_group)
+    }
+
+    fn lcg(seed: &mut u64) -> u64 {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        *seed >> 33
+    }
+
+    #[test]
+    fn time_order_pass_matches_the_general_path() {
+        let mut seed = 7u64;
+        for case in 0..40 {
+            let n = [0usize, 1, 5, 300, 5000][case % 5];
+            let every = [1i64, 7, 1000, i64::MAX][case % 4];
+            // Ascending times from a negative start, with repeats and a few steps back.
+            let mut t = -(lcg(&mut seed) as i64 % 5000);
+            let times: Vec<i64> = (0..n)
+                .map(|_| {
+                    t += (lcg(&mut seed) % 40) as i64 - 2;
+                    t
+                })
+                .collect();
+            let nulls = (case % 3 == 0).then(|| {
+                NullBuffer::from(
+                    (0..n)
+                        .map(|_| lcg(&mut seed) % 9 != 0)
+                        .collect::<Vec<bool>>(),
+                )
+            });
+            let Some(fast) = by_time_order(&times, nulls.as_ref(), every) else {
+                // (Buckets narrower than the steps between rows: a switch almost every row.)
+                assert!(every < 1000, "case {case}: ordered times fell back");
+                continue;
+            };
+            let (keys, row_group) = general(&times, nulls.as_ref(), every);
+            let fast_keys: Vec<Option<i64>> = fast.keys.iter().map(|k| k.bucket).collect();
+            assert_eq!(fast_keys, keys, "case {case}");
+            assert_eq!(fast.row_group, row_group, "case {case}");
+        }
+    }
+
+    #[test]
+    fn shuffled_times_fall_back() {
+        let mut seed = 3u64;
+        let times: Vec<i64> = (0..10_000)
+            .map(|_| (lcg(&mut seed) % 100_000) as i64)
+            .collect();
+        assert!(by_time_order(&times, None, 100).is_none());
+    }
+
+    #[test]
+    fn extreme_times_do_not_overflow() {
+        let times = [i64::MIN, i64::MIN + 1, -1, 0, i64::MAX - 1, i64::MAX];
+        for every in [1, 3, i64::MAX] {
+            let fast = by_time_order(&times, None, every).expect("few switches");
+            let (keys, row_group) = general(&times, None, every);
+            let fast_keys: Vec<Option<i64>> = fast.keys.iter().map(|k| k.bucket).collect();
+            assert_eq!(fast_keys, keys);
+            assert_eq!(fast.row_group, row_group);
+        }
     }
 }

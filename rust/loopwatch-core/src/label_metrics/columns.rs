@@ -57,10 +57,19 @@ pub fn read_labels(array: &ArrayRef, column: &str) -> Result<Labels> {
         values: narrow.values().clone(),
         known: narrow.logical_nulls().filter(|n| n.null_count() > 0),
     };
-    let bad = (0..labels.values.len())
-        .find(|&i| labels.is_known(i) && !matches!(labels.values[i], 0 | 1));
-    if let Some(i) = bad {
-        return Err(bad_label(column, labels.values[i].to_string()));
+    // Every slot at once first (vectorized); a pending row's slot may hold anything, so only
+    // a failure needs the row-by-row search that skips them.
+    let any_above_one = labels
+        .values
+        .iter()
+        .fold(0u8, |acc, &v| acc | (v as u8 & !1))
+        != 0;
+    if any_above_one {
+        let bad = (0..labels.values.len())
+            .find(|&i| labels.is_known(i) && !matches!(labels.values[i], 0 | 1));
+        if let Some(i) = bad {
+            return Err(bad_label(column, labels.values[i].to_string()));
+        }
     }
     Ok(labels)
 }
@@ -77,6 +86,19 @@ pub fn read_scores(array: &ArrayRef, column: &str, labels: &Labels) -> Result<Sc
     let scores = wide.as_primitive::<Float64Type>();
     let nulls = scores.logical_nulls().filter(|n| n.null_count() > 0);
     let values = scores.values();
+    // Fast checks over every slot (vectorized): all in [0, 1] (NaN fails both comparisons),
+    // and no null score where the label is known. Only a failure walks the rows to name it.
+    let in_range = values
+        .iter()
+        .fold(true, |ok, &p| ok & (0.0..=1.0).contains(&p));
+    let null_on_labeled = match (&nulls, &labels.known) {
+        (None, _) => false,
+        (Some(n), None) => n.null_count() > 0,
+        (Some(n), Some(known)) => (known.inner() & &!n.inner()).count_set_bits() > 0,
+    };
+    if in_range && !null_on_labeled {
+        return Ok(values.clone());
+    }
     for i in 0..values.len() {
         let null = nulls.as_ref().is_some_and(|n| n.is_null(i));
         if null && labels.is_known(i) {

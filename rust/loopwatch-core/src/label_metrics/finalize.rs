@@ -23,6 +23,8 @@ struct ScoreMetrics {
 
 /// Walk sorted words `score bits << 1 | label`. AUC counts, for each positive, the negatives
 /// below it plus half of those tied with it: Σ pos·(2·neg_below + neg_tied) / (2·P·N).
+/// ECE bin b holds the scores with b <= p·10 < b + 1 (the last bin also p = 1); scores
+/// ascend, so the bin only moves up.
 fn score_metrics(sorted: &[u64]) -> Option<ScoreMetrics> {
     if sorted.is_empty() {
         return None;
@@ -31,37 +33,58 @@ fn score_metrics(sorted: &[u64]) -> Option<ScoreMetrics> {
     let mut bin_n = [0u64; ECE_BINS];
     let mut bin_p = [0.0f64; ECE_BINS];
     let mut bin_pos = [0u64; ECE_BINS];
+    let (mut bin, mut bin_end) = (0usize, 1.0f64);
     let (mut neg_below, mut auc_twice, mut positives) = (0u64, 0u128, 0u64);
     let mut i = 0;
     while i < sorted.len() {
         let bits = sorted[i] >> 1;
-        let mut j = i;
-        let mut pos = 0u64;
-        while j < sorted.len() && sorted[j] >> 1 == bits {
-            pos += sorted[j] & 1;
-            j += 1;
-        }
-        let count = (j - i) as u64;
-        let neg = count - pos;
         let p = f64::from_bits(bits);
         let clipped = p.clamp(CLIP, 1.0 - CLIP);
-        sum_p += p * count as f64;
-        // (Each logarithm only where it is weighted: it is the costliest step here.)
-        if pos > 0 {
-            log_loss -= pos as f64 * clipped.ln();
+        // Most scores occur once; a run of equal scores is summed as one step.
+        let tied = sorted.get(i + 1).is_some_and(|&next| next >> 1 == bits);
+        let (count, pos) = if !tied {
+            // (Same arithmetic as the run below with count 1, term for term.)
+            let pos = sorted[i] & 1;
+            sum_p += p;
+            if pos == 1 {
+                log_loss -= clipped.ln();
+                brier += (1.0 - p) * (1.0 - p);
+                auc_twice += 2 * neg_below as u128;
+            } else {
+                log_loss -= (1.0 - clipped).ln();
+                brier += p * p;
+            }
+            (1u64, pos)
+        } else {
+            let mut j = i + 2;
+            while j < sorted.len() && sorted[j] >> 1 == bits {
+                j += 1;
+            }
+            let count = (j - i) as u64;
+            let pos: u64 = sorted[i..j].iter().map(|&w| w & 1).sum();
+            let neg = count - pos;
+            sum_p += p * count as f64;
+            // (Each logarithm only where it is weighted: it is the costliest step here.)
+            if pos > 0 {
+                log_loss -= pos as f64 * clipped.ln();
+            }
+            if neg > 0 {
+                log_loss -= neg as f64 * (1.0 - clipped).ln();
+            }
+            brier += pos as f64 * (1.0 - p) * (1.0 - p) + neg as f64 * p * p;
+            auc_twice += pos as u128 * (2 * neg_below + neg) as u128;
+            (count, pos)
+        };
+        while bin < ECE_BINS - 1 && p * ECE_BINS as f64 >= bin_end {
+            bin += 1;
+            bin_end += 1.0;
         }
-        if neg > 0 {
-            log_loss -= neg as f64 * (1.0 - clipped).ln();
-        }
-        brier += pos as f64 * (1.0 - p) * (1.0 - p) + neg as f64 * p * p;
-        let bin = ((p * ECE_BINS as f64) as usize).min(ECE_BINS - 1);
         bin_n[bin] += count;
         bin_p[bin] += p * count as f64;
         bin_pos[bin] += pos;
-        auc_twice += pos as u128 * (2 * neg_below + neg) as u128;
-        neg_below += neg;
+        neg_below += count - pos;
         positives += pos;
-        i = j;
+        i += count as usize;
     }
     let n = sorted.len() as f64;
     let ece = (0..ECE_BINS)

@@ -185,28 +185,51 @@ impl LabelMetricsState {
             None => None,
         };
         let assigned = grouping.assign(batch)?;
+        let row_group = &assigned.row_group;
         let mut local = vec![GroupAgg::default(); assigned.keys.len()];
-        if scores.is_some() {
-            // Exact capacities first: each group's words are written once, never regrown.
-            let mut labeled = vec![0usize; local.len()];
-            for (i, &g) in assigned.row_group.iter().enumerate() {
-                labeled[g as usize] += labels.is_known(i) as usize;
+        // Counts first (so each group's words get their exact capacity, never regrown), then
+        // the words; a pass each, over the labeled rows only where some are pending.
+        match &labels.known {
+            None => {
+                for (&g, &label) in row_group.iter().zip(labels.values.iter()) {
+                    let agg = &mut local[g as usize];
+                    agg.n += 1;
+                    agg.positives += label as u64;
+                }
+                local.iter_mut().for_each(|agg| agg.n_labeled = agg.n);
             }
-            for (agg, n) in local.iter_mut().zip(labeled) {
-                agg.scored.push(Vec::with_capacity(n));
+            Some(known) => {
+                for &g in row_group {
+                    local[g as usize].n += 1;
+                }
+                for i in known.valid_indices() {
+                    let agg = &mut local[row_group[i] as usize];
+                    agg.n_labeled += 1;
+                    agg.positives += labels.values[i] as u64;
+                }
             }
         }
-        for (i, &g) in assigned.row_group.iter().enumerate() {
-            let agg = &mut local[g as usize];
-            agg.n += 1;
-            if labels.is_known(i) {
-                let label = labels.values[i] as u64;
-                agg.n_labeled += 1;
-                agg.positives += label;
-                if let Some(scores) = &scores {
-                    // `+ 0.0` turns -0.0 into 0.0, whose bits sort first.
-                    agg.scored[0].push((scores[i] + 0.0).to_bits() << 1 | label);
+        if let Some(scores) = &scores {
+            let mut words: Vec<Vec<u64>> = local
+                .iter()
+                .map(|agg| Vec::with_capacity(agg.n_labeled as usize))
+                .collect();
+            // `+ 0.0` turns -0.0 into 0.0, whose bits sort first.
+            let word = |i: usize| (scores[i] + 0.0).to_bits() << 1 | labels.values[i] as u64;
+            match &labels.known {
+                None => {
+                    for (i, &g) in row_group.iter().enumerate() {
+                        words[g as usize].push(word(i));
+                    }
                 }
+                Some(known) => {
+                    for i in known.valid_indices() {
+                        words[row_group[i] as usize].push(word(i));
+                    }
+                }
+            }
+            for (agg, w) in local.iter_mut().zip(words) {
+                agg.scored.push(w);
             }
         }
         for (key, agg) in assigned.keys.into_iter().zip(local) {

@@ -73,8 +73,12 @@ pub fn dense_range_limit(rows: usize) -> i128 {
 #[derive(Clone, Debug)]
 pub enum Interner {
     Int {
+        /// Id by value for `values[..mapped]`; values appended by `push_new_int` (the dense
+        /// paths, which know a value is new from their lookup table) join the map only when
+        /// a lookup by value next needs it, so those paths never pay for hashing.
         ids: ValueMap<i128>,
         values: Vec<i128>,
+        mapped: usize,
     },
     Str {
         ids: ValueMap<Box<[u8]>>,
@@ -162,6 +166,7 @@ impl Interner {
             ValueKind::Int => Interner::Int {
                 ids: ValueMap::default(),
                 values: Vec::new(),
+                mapped: 0,
             },
             ValueKind::Str => Interner::Str {
                 ids: ValueMap::default(),
@@ -203,10 +208,36 @@ impl Interner {
 
     pub fn intern_int(&mut self, v: i128) -> u32 {
         match self {
-            Interner::Int { ids, values } => *ids.entry(v).or_insert_with(|| {
+            Interner::Int {
+                ids,
+                values,
+                mapped,
+            } => {
+                if *mapped < values.len() {
+                    ids.reserve(values.len() - *mapped);
+                    for (id, &known) in values.iter().enumerate().skip(*mapped) {
+                        ids.insert(known, id as u32);
+                    }
+                }
+                let id = *ids.entry(v).or_insert_with(|| {
+                    values.push(v);
+                    (values.len() - 1) as u32
+                });
+                *mapped = values.len();
+                id
+            }
+            Interner::Str { .. } => u32::MAX,
+        }
+    }
+
+    /// Add an integer the caller knows is not interned yet (it checked a lookup table built
+    /// from `values`); its id. Not for string interners.
+    pub fn push_new_int(&mut self, v: i128) -> u32 {
+        match self {
+            Interner::Int { values, .. } => {
                 values.push(v);
                 (values.len() - 1) as u32
-            }),
+            }
             Interner::Str { .. } => u32::MAX,
         }
     }
@@ -253,7 +284,13 @@ impl Interner {
     /// interned) when the range is too wide.
     fn intern_ints_dense(&mut self, values: &[i64]) -> Option<Vec<u32>> {
         let (lo, hi) = min_max(values)?;
-        if (hi as i128) - (lo as i128) >= dense_range_limit(values.len()) {
+        // The other way hashes every row, and first every value not yet in the map: the
+        // table pays off over a range a few times that much work.
+        let unmapped = match &*self {
+            Interner::Int { values, mapped, .. } => values.len() - mapped,
+            Interner::Str { .. } => 0,
+        };
+        if (hi as i128) - (lo as i128) >= dense_range_limit(values.len() + unmapped) {
             return None;
         }
         let mut table = vec![u32::MAX; (hi as i128 - lo as i128 + 1) as usize];
@@ -264,7 +301,7 @@ impl Interner {
                 }
             }
         }
-        // Room for the new values up front (one pass marks them), so the map never regrows.
+        // Room for the new values up front (one pass marks them), so `values` never regrows.
         let mut new = 0usize;
         for &v in values {
             let slot = &mut table[v.wrapping_sub(lo) as u64 as usize];
@@ -273,8 +310,7 @@ impl Interner {
                 new += 1;
             }
         }
-        if let Interner::Int { ids, values: known } = self {
-            ids.reserve(new);
+        if let Interner::Int { values: known, .. } = self {
             known.reserve(new);
         }
         Some(
@@ -283,7 +319,7 @@ impl Interner {
                 .map(|&v| {
                     let slot = &mut table[v.wrapping_sub(lo) as u64 as usize];
                     if *slot == u32::MAX - 1 {
-                        *slot = self.intern_int(v as i128);
+                        *slot = self.push_new_int(v as i128);
                     }
                     *slot
                 })
@@ -424,4 +460,44 @@ pub fn null_error(argument: &str, column: &str, row: usize) -> LwError {
     LwError::Data(format!(
         "{argument}: column {column:?} has a null at row {row}; every row needs a value"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_pushed_without_the_map_are_found_by_lookups() {
+        let mut items = Interner::new(ValueKind::Int);
+        assert_eq!(items.intern_int(10), 0);
+        assert_eq!(items.push_new_int(20), 1);
+        assert_eq!(items.push_new_int(-5), 2);
+        // Lookups see every value, whichever way it came in, and new ones go on the end.
+        assert_eq!(items.intern_int(20), 1);
+        assert_eq!(items.intern_int(-5), 2);
+        assert_eq!(items.intern_int(10), 0);
+        assert_eq!(items.intern_int(30), 3);
+        assert_eq!(items.push_new_int(40), 4);
+        let copy = items.clone();
+        let mut other = Interner::new(ValueKind::Int);
+        let ids: Vec<u32> = (0..5).map(|id| other.intern_from(&copy, id)).collect();
+        assert_eq!(ids, [0, 1, 2, 3, 4]);
+        assert_eq!(other.intern_int(40), 4);
+    }
+
+    #[test]
+    fn dense_interning_matches_row_by_row_after_pushes() {
+        // A second column after the map fell behind: the same ids as interning row by row.
+        let mut dense = Interner::new(ValueKind::Int);
+        let mut rows = Interner::new(ValueKind::Int);
+        let first: Vec<i64> = vec![5, 3, 5, 9];
+        let second: Vec<i64> = vec![9, 1, 3, 100, 1];
+        for column in [&first, &second] {
+            let ids = dense.intern_ints_dense(column).expect("small range");
+            let expected: Vec<u32> = column.iter().map(|&v| rows.intern_int(v as i128)).collect();
+            assert_eq!(ids, expected);
+        }
+        assert_eq!(dense.intern_int(100), rows.intern_int(100));
+        assert_eq!(dense.len(), rows.len());
+    }
 }

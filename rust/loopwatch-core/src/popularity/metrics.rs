@@ -165,8 +165,15 @@ pub fn finalize(state: &PopularityMetricsState) -> Result<Vec<(Field, ArrayRef)>
         .par_iter()
         .zip(view_of_group.par_iter())
         .map_init(
-            || vec![0u64; n_ids],
-            |totals, ((_, group), &v)| group_row(group, &views[v], n_u, rule.compat, totals),
+            // Per-item totals, only needed by groups with several list lengths: allocated by
+            // the first such group of each worker.
+            Vec::new,
+            |totals: &mut Vec<u64>, ((_, group), &v)| {
+                if group.lengths.len() > 1 && totals.is_empty() {
+                    totals.resize(n_ids, 0);
+                }
+                group_row(group, &views[v], n_u, rule.compat, totals)
+            },
         )
         .collect();
 
@@ -274,6 +281,12 @@ fn group_row(
     // One list length (the usual case): its entries are the group's items, one each, so the
     // per-item totals need no accumulation.
     let single = group.lengths.len() == 1;
+    // With one length, the per-item counts and how many items are in Γ come out of this pass.
+    let mut single_counts: Vec<u64> = Vec::new();
+    let mut single_in_gamma = 0u64;
+    if single {
+        single_counts.reserve(group.lengths.values().map(Vec::len).sum());
+    }
     let has_tail = b.compat_tail.is_some();
     for (&len, entries) in &group.lengths {
         let (mut phi_sum, mut in_gamma, mut in_tail): (u128, u64, u64) = (0, 0, 0);
@@ -302,7 +315,10 @@ fn group_row(
                 }
                 by_users[r as usize] += e.c;
             }
-            if !single {
+            if single {
+                single_counts.push(e.c);
+                single_in_gamma += info.gamma as u64;
+            } else {
                 let at = e.item as usize;
                 if totals[at] == 0 {
                     touched.push(e.item);
@@ -328,16 +344,12 @@ fn group_row(
             novelty_sum += per_len / l;
         }
     }
-    let (counts, recommended, recommended_in_gamma) = match group.lengths.values().next() {
-        Some(entries) if single => (
-            entries.iter().map(|e| e.c).collect::<Vec<u64>>(),
-            entries.len() as u64,
-            entries
-                .iter()
-                .filter(|e| b.info[e.item as usize].gamma)
-                .count() as u64,
-        ),
-        _ => {
+    let (counts, recommended, recommended_in_gamma) = match single {
+        true => {
+            let recommended = single_counts.len() as u64;
+            (single_counts, recommended, single_in_gamma)
+        }
+        false => {
             let counts: Vec<u64> = touched.iter().map(|&i| totals[i as usize]).collect();
             let in_gamma = touched.iter().filter(|&&i| b.gamma[i as usize]).count() as u64;
             for &i in &touched {

@@ -133,6 +133,9 @@ impl Popularity {
         let mut users_seen = table.batches.len() != 1;
         let mut ignored = 0u64;
         let mut rows: Vec<(i64, u32, u32)> = Vec::new();
+        // Fixed popularity from rows without nulls: each batch's item and user ids as they
+        // come (counting needs no times, so no row tuples are built).
+        let mut fixed: Vec<(Vec<u32>, Option<Vec<u32>>)> = Vec::new();
         for batch in &table.batches {
             let schema = batch.schema();
             let item_col = ValueColumn::new(
@@ -164,6 +167,10 @@ impl Popularity {
                 let user_ids = user_col.as_ref().map(|u| {
                     dense_user_ids(u, &mut users_seen).unwrap_or_else(|| users.intern_column(u))
                 });
+                if lookback.is_none() {
+                    fixed.push((item_ids, user_ids));
+                    continue;
+                }
                 rows.reserve(batch.num_rows());
                 for (i, &item) in item_ids.iter().enumerate() {
                     let user = user_ids.as_ref().map_or(NO_USER, |u| u[i]);
@@ -205,7 +212,15 @@ impl Popularity {
                 }
             }
             None => PopData::Fixed(count_rows(
-                rows.iter().map(|&(_, i, u)| (i, u)),
+                fixed
+                    .iter()
+                    .flat_map(|(items, users)| {
+                        items
+                            .iter()
+                            .enumerate()
+                            .map(move |(i, &item)| (item, users.as_ref().map_or(NO_USER, |u| u[i])))
+                    })
+                    .chain(rows.iter().map(|&(_, i, u)| (i, u))),
                 items.len(),
                 options.count,
                 options.user.is_some(),

@@ -26,7 +26,10 @@ const VERSION: u16 = 1;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ItemCount {
     pub item: u32,
+    /// Occurrences.
     pub c: u64,
+    /// Lists containing the item: counted only for compat="elliot", the one metric that
+    /// reads it (0 otherwise; states of different compat never merge).
     pub d: u64,
 }
 
@@ -264,6 +267,7 @@ impl PopularityMetricsState {
             item: &self.options.item,
             position: self.options.position.as_deref(),
             k: self.options.k,
+            distinct_lists: self.options.rule.compat == Some(Compat::Elliot),
         }
     }
 

@@ -36,34 +36,42 @@ pub(super) struct Lists<'a> {
     pub(super) columns: &'a [ValueColumn],
     pub(super) index: &'a ItemIndex,
     pub(super) k: Option<usize>,
+    /// Also count the lists containing each item (`ItemCount::d`).
+    pub(super) distinct_lists: bool,
 }
 
-/// Occurrences `c` (a part has under 2^32 rows), lists `d` and the last list seen (`stamp`:
-/// its index in the part, which has fewer than u16::MAX lists; u16::MAX = none).
+/// Lists containing an item (`d`) and the last list that added to it (`stamp`: its index in
+/// the part, which has fewer than u16::MAX lists; u16::MAX = none).
 #[derive(Clone, Copy)]
-pub(super) struct Slot {
-    pub(super) c: u32,
+pub(super) struct ListsSeen {
     pub(super) d: u16,
     pub(super) stamp: u16,
 }
 
-pub(super) const EMPTY_SLOT: Slot = Slot {
-    c: 0,
+pub(super) const NO_LISTS: ListsSeen = ListsSeen {
     d: 0,
     stamp: u16::MAX,
 };
 
 pub(super) struct Scratch {
-    /// Per item, one cache line touched per occurrence.
-    pub(super) slots: Vec<Slot>,
+    /// Occurrences per counter slot (a part has under 2^32 rows): 4 bytes, so the counters of
+    /// a few hundred thousand items stay in cache.
+    pub(super) counts: Vec<u32>,
+    /// Per counter slot, only when lists containing each item are counted (else empty).
+    pub(super) lists: Vec<ListsSeen>,
     pub(super) touched: Vec<u32>,
     pub(super) rows: Vec<((bool, i64), u32)>,
 }
 
 impl Scratch {
-    pub(super) fn new(n_items: usize) -> Scratch {
+    pub(super) fn new(n_slots: usize, distinct_lists: bool) -> Scratch {
         Scratch {
-            slots: vec![EMPTY_SLOT; n_items],
+            counts: vec![0; n_slots],
+            lists: if distinct_lists {
+                vec![NO_LISTS; n_slots]
+            } else {
+                Vec::new()
+            },
             touched: Vec::new(),
             rows: Vec::new(),
         }
@@ -127,63 +135,74 @@ impl Lists<'_> {
             let end = i + by_len[i..].partition_point(|&(l, _)| l == len);
             // Many rows for this length: emit by scanning every counter instead of tracking
             // which were touched.
-            let track = (end - i).saturating_mul(len).saturating_mul(4) < s.slots.len();
-            let mut j = i;
-            while j < end {
-                let head = by_len[j].1;
+            let track = (end - i).saturating_mul(len).saturating_mul(4) < s.counts.len();
+            for (j, &(_, head)) in by_len.iter().enumerate().take(end).skip(i) {
                 let stamp = j as u16;
-                let run = self.runs[head as usize];
-                let single = self.next[head as usize] == u32::MAX;
-                let chunk = &self.chunks[run.chunk as usize];
-                let mut add = |item: u32| {
-                    let at = item as usize;
-                    let slot = &mut s.slots[at];
-                    if track && slot.c == 0 {
-                        s.touched.push(item);
-                    }
-                    slot.c += 1;
-                    if slot.stamp != stamp {
-                        slot.stamp = stamp;
-                        slot.d += 1;
-                    }
-                };
-                if single && chunk.positions.is_none() {
-                    let rows = run.start as usize..(run.start as usize + len).min(run.end as usize);
-                    match self.index {
-                        ItemIndex::Ids { .. } => {
-                            for &item in &chunk.items[rows] {
-                                add(item);
-                            }
-                        }
-                        ItemIndex::Offsets { lo, .. } => {
-                            let values = self.columns[run.chunk as usize]
-                                .signed_ints()
-                                .unwrap_or_default();
-                            for &v in &values[rows] {
-                                add(v.wrapping_sub(*lo) as u32);
-                            }
-                        }
-                    }
-                } else {
-                    self.items_of(head, &mut rows);
-                    for &(_, item) in rows.iter() {
-                        add(item);
-                    }
+                match (track, self.distinct_lists) {
+                    (false, false) => self.add_list::<false, false>(head, len, stamp, s, &mut rows),
+                    (false, true) => self.add_list::<false, true>(head, len, stamp, s, &mut rows),
+                    (true, false) => self.add_list::<true, false>(head, len, stamp, s, &mut rows),
+                    (true, true) => self.add_list::<true, true>(head, len, stamp, s, &mut rows),
                 }
-                j += 1;
             }
             let entries = self.entries(s, track);
             out.insert(len as u32, entries);
-            i = j;
+            i = end;
         }
         s.rows = rows;
         out
     }
 
+    /// Count the items of the list starting at run `head` (cut to `len`) into the counters;
+    /// `TRACK`: also note the counters touched for the first time; `LISTS`: also count the
+    /// lists containing each item.
+    #[inline]
+    fn add_list<const TRACK: bool, const LISTS: bool>(
+        &self,
+        head: u32,
+        len: usize,
+        stamp: u16,
+        s: &mut Scratch,
+        rows: &mut Vec<((bool, i64), u32)>,
+    ) {
+        let mut add = |item: u32| {
+            let count = &mut s.counts[item as usize];
+            if TRACK && *count == 0 {
+                s.touched.push(item);
+            }
+            *count += 1;
+            if LISTS {
+                let seen = &mut s.lists[item as usize];
+                seen.d += (seen.stamp != stamp) as u16;
+                seen.stamp = stamp;
+            }
+        };
+        let run = self.runs[head as usize];
+        let chunk = &self.chunks[run.chunk as usize];
+        if self.next[head as usize] == u32::MAX && chunk.positions.is_none() {
+            // One run in input order: the rows are the list.
+            let rows = run.start as usize..(run.start as usize + len).min(run.end as usize);
+            match self.index {
+                ItemIndex::Ids { .. } => chunk.items[rows].iter().for_each(|&item| add(item)),
+                ItemIndex::Offsets { lo, .. } => {
+                    let values = self.columns[run.chunk as usize]
+                        .signed_ints()
+                        .unwrap_or_default();
+                    for &v in &values[rows] {
+                        add(v.wrapping_sub(*lo) as u32);
+                    }
+                }
+            }
+        } else {
+            self.items_of(head, rows);
+            rows.iter().for_each(|&(_, item)| add(item));
+        }
+    }
+
     /// The touched counters as entries sorted by item id (counters reset): a scan when many
     /// were touched, else a sort of the touched ids.
     pub(super) fn entries(&self, s: &mut Scratch, tracked: bool) -> Vec<ItemCount> {
-        let slots = &s.slots;
+        let counts = &s.counts;
         // (slot, id) pairs, by id.
         let pairs: Vec<(u32, u32)> = match self.index {
             ItemIndex::Ids { n_items } => {
@@ -192,7 +211,7 @@ impl Lists<'_> {
                     s.touched.iter().map(|&id| (id, id)).collect()
                 } else {
                     (0..*n_items as u32)
-                        .filter(|&id| slots[id as usize].c != 0)
+                        .filter(|&id| counts[id as usize] != 0)
                         .map(|id| (id, id))
                         .collect()
                 }
@@ -208,8 +227,8 @@ impl Lists<'_> {
                         .collect()
                 } else {
                     // Sequential over the counters, then by id (ids are not in value order).
-                    let mut pairs: Vec<(u32, u32)> = (0..slots.len() as u32)
-                        .filter(|&o| slots[o as usize].c != 0)
+                    let mut pairs: Vec<(u32, u32)> = (0..counts.len() as u32)
+                        .filter(|&o| counts[o as usize] != 0)
                         .map(|o| (o, id_of[o as usize]))
                         .collect();
                     sort_by_id(&mut pairs, offset_of.len() as u32);
@@ -220,11 +239,15 @@ impl Lists<'_> {
         let entries = pairs
             .into_iter()
             .map(|(slot, item)| {
-                let counts = std::mem::replace(&mut s.slots[slot as usize], EMPTY_SLOT);
+                let c = std::mem::take(&mut s.counts[slot as usize]);
+                let d = match s.lists.get_mut(slot as usize) {
+                    Some(seen) => std::mem::replace(seen, NO_LISTS).d,
+                    None => 0,
+                };
                 ItemCount {
                     item,
-                    c: counts.c as u64,
-                    d: counts.d as u64,
+                    c: c as u64,
+                    d: d as u64,
                 }
             })
             .collect();

@@ -80,7 +80,7 @@ pub(super) fn offset_index(columns: &[ValueColumn], items: &mut Interner) -> Opt
     }
     for (at, id) in id_of.iter_mut().enumerate() {
         if *id == u32::MAX && seen[at >> 6] & (1 << (at & 63)) != 0 {
-            *id = items.intern_int(lo as i128 + at as i128);
+            *id = items.push_new_int(lo as i128 + at as i128); // not in the table: new
         }
     }
     let mut offset_of = vec![u32::MAX; items.len()];
@@ -149,7 +149,7 @@ pub(super) fn assign_item_ids(
                     let v = column.int(i).unwrap_or(lo);
                     let slot = &mut table[(v - lo) as usize];
                     if *slot == u32::MAX {
-                        *slot = items.intern_int(v);
+                        *slot = items.push_new_int(v); // not in the table: new
                     }
                     chunk.items[i] = *slot;
                 }
@@ -228,7 +228,7 @@ pub(super) fn assign_signed_ids(
             if *id == u32::MAX {
                 let at = &mut table[slot(v)];
                 if *at == u32::MAX {
-                    *at = items.intern_int(v as i128);
+                    *at = items.push_new_int(v as i128); // not in the table: new
                 }
                 *id = *at;
             }

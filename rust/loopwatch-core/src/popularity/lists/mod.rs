@@ -32,6 +32,8 @@ pub struct ListLayout<'a> {
     pub item: &'a str,
     pub position: Option<&'a str>,
     pub k: Option<usize>,
+    /// Count the lists containing each item too (`ItemCount::d`, read by compat="elliot" only).
+    pub distinct_lists: bool,
 }
 
 /// A chunk prepared for list building: the chunk, its runs of equal list ids `(start, end,
@@ -90,8 +92,9 @@ pub fn count_lists(
     check_item_count(items)?;
     stages.mark("pop: item ids");
 
-    let mut runs = Vec::new();
-    let mut hashes = Vec::new();
+    let n_runs: usize = run_lists.iter().map(Vec::len).sum();
+    let mut runs = Vec::with_capacity(n_runs);
+    let mut hashes = Vec::with_capacity(n_runs);
     for (c, chunk_runs) in run_lists.iter().enumerate() {
         for &(start, end, hash) in chunk_runs {
             runs.push(Run {
@@ -141,6 +144,7 @@ pub fn count_lists(
         columns: &columns,
         index: &index,
         k: layout.k,
+        distinct_lists: layout.distinct_lists,
     };
     // Parts of one slot's lists: at most PART lists (a list's index within its part fits
     // the u16 stamp) and fewer than 2^32 rows (counts fit u32).
@@ -176,7 +180,7 @@ pub fn count_lists(
         .map(|(slot, part)| {
             let at = rayon::current_thread_index().unwrap_or(0) % scratch.len();
             let mut guard = scratch[at].lock().unwrap_or_else(|e| e.into_inner());
-            let s = guard.get_or_insert_with(|| Scratch::new(n_slots));
+            let s = guard.get_or_insert_with(|| Scratch::new(n_slots, layout.distinct_lists));
             (slot, lists.count(part, s))
         })
         .collect();
