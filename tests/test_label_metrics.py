@@ -371,7 +371,7 @@ def test_values_under_nulls_are_ignored(lw: ModuleType) -> None:
         assert got.equals(lw.label_metrics(clean, label="y", score="p"))
     # A bad value on a labeled row is still found behind such slots.
     bad = pa.table({"y": y_dirty, "p": pa.array([0.5, None, 1.5, None])})
-    with pytest.raises(lw.DataError, match="1.5"):
+    with pytest.raises(lw.DataError, match=r"1\.5"):
         lw.label_metrics(bad, label="y", score="p")
 
 
