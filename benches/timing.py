@@ -49,16 +49,18 @@ def versions() -> str:
 def best_times(
     runs: dict[str, Callable[..., Any]], args: tuple[Any, ...], repeat: int
 ) -> dict[str, float]:
-    """The best of ``repeat`` wall times per engine, each called as ``fn(*args)``."""
-    best = {}
-    for name, fn in runs.items():
-        times = []
-        for _ in range(repeat):
+    """The best of ``repeat`` wall times per engine, each called as ``fn(*args)``. Engines take
+    turns (one call each per round), so a slow spell of a shared host hits them all alike."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeat):
+        for name, fn in runs.items():
             t0 = time.perf_counter()
             fn(*args)
-            times.append(time.perf_counter() - t0)
-        best[name] = min(times)
-        print(f"  {name}: {', '.join(f'{t:.2f}' for t in times)} s", flush=True)
+            times[name].append(time.perf_counter() - t0)
+    best = {}
+    for name in runs:
+        best[name] = min(times[name])
+        print(f"  {name}: {', '.join(f'{t:.2f}' for t in times[name])} s", flush=True)
     return best
 
 

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use super::long_tail::Compat;
 use super::source::{axis_factor, PopData, PopView};
-use super::state::{GroupCounts, PopularityMetricsState};
+use super::state::{GroupCounts, ItemCount, PopularityMetricsState};
 use crate::error::{LwError, Result};
 use crate::group::GroupKey;
 
@@ -68,20 +68,44 @@ pub fn finalize(state: &PopularityMetricsState) -> Result<Vec<(Field, ArrayRef)>
             Some(ids) => ids.clone(),
             // Popularity items, then the items of the lists after the cut.
             None => {
-                let mut member = vec![false; n_ids];
-                member[..state.pop.items.len()].fill(true);
-                for e in state
+                // A bitmap of the items in lists, filled per entry list in parallel.
+                let words = n_ids.div_ceil(64);
+                let lists: Vec<&Vec<ItemCount>> = state
                     .groups
                     .values()
-                    .flat_map(|g| g.lengths.values().flatten())
-                {
-                    member[e.item as usize] = true;
-                }
-                (0..n_ids as u32).filter(|&i| member[i as usize]).collect()
+                    .flat_map(|g| g.lengths.values())
+                    .collect();
+                let in_lists = lists
+                    .par_iter()
+                    .fold(
+                        || vec![0u64; words],
+                        |mut bits, entries| {
+                            for e in entries.iter() {
+                                bits[e.item as usize >> 6] |= 1 << (e.item & 63);
+                            }
+                            bits
+                        },
+                    )
+                    .reduce_with(|mut a, b| {
+                        a.iter_mut().zip(&b).for_each(|(x, y)| *x |= y);
+                        a
+                    })
+                    .unwrap_or_default();
+                let from_pop = state.pop.items.len();
+                (0..n_ids as u32)
+                    .filter(|&i| {
+                        (i as usize) < from_pop
+                            || in_lists
+                                .get(i as usize >> 6)
+                                .is_some_and(|w| w & (1 << (i & 63)) != 0)
+                    })
+                    .collect()
             }
         }
     };
+    let mut stages = crate::trace::Stages::start();
     let (ranks, universe) = rayon::join(|| state.items.ranks(), universe);
+    stages.mark("pop: ranks and universe");
     let rule = &state.options.rule;
     let make_view = |view: PopView| {
         let ((gamma, compat_tail), (users_values, users_rank)) = rayon::join(
@@ -160,6 +184,7 @@ pub fn finalize(state: &PopularityMetricsState) -> Result<Vec<(Field, ArrayRef)>
                 .collect();
         }
     }
+    stages.mark("pop: views");
     let n_u = universe.len() as u64;
     let rows: Vec<Row> = keys
         .par_iter()
@@ -177,6 +202,7 @@ pub fn finalize(state: &PopularityMetricsState) -> Result<Vec<(Field, ArrayRef)>
         )
         .collect();
 
+    stages.mark("pop: group rows");
     let group_keys: Vec<GroupKey> = keys.iter().map(|(k, _)| (*k).clone()).collect();
     let mut out = grouping.key_columns(&group_keys)?;
     out.push((

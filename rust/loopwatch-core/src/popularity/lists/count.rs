@@ -225,6 +225,15 @@ impl Lists<'_> {
                     ids.into_iter()
                         .map(|id| (offset_of[id as usize], id))
                         .collect()
+                } else if offset_of.len() <= 2 * counts.len() {
+                    // Ids ascending, each reading its counter: in id order with no sort (the
+                    // counters fit in cache, so reading them out of order costs little).
+                    offset_of
+                        .iter()
+                        .enumerate()
+                        .filter(|&(_, &o)| o != u32::MAX && counts[o as usize] != 0)
+                        .map(|(id, &o)| (o, id as u32))
+                        .collect()
                 } else {
                     // Sequential over the counters, then by id (ids are not in value order).
                     let mut pairs: Vec<(u32, u32)> = (0..counts.len() as u32)

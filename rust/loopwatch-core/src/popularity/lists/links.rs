@@ -8,37 +8,57 @@ use super::*;
 /// need linking), or None when the fast path does not apply.
 pub(super) fn repeated_int_runs(runs: &[Run], chunks: &[Chunk]) -> Option<Vec<u32>> {
     let values: Vec<i64> = runs
-        .iter()
+        .par_iter()
         .map(|r| match chunks[r.chunk as usize].keys.as_slice() {
             [KeyColumn::Int(v)] => Some(v[r.start as usize]),
             _ => None,
         })
         .collect::<Option<_>>()?;
-    let (lo, hi) = min_max(&values)?;
+    const PIECE: usize = 1 << 16;
+    let (lo, hi) = values
+        .par_chunks(PIECE)
+        .filter_map(min_max)
+        .reduce_with(|a, b| (a.0.min(b.0), a.1.max(b.1)))?;
     if hi as i128 - lo as i128 >= (runs.len() as i128) * 16 + (1 << 16) {
         return None;
     }
     let words = ((hi as i128 - lo as i128) as usize >> 6) + 1;
-    let offset = |i: usize| values[i].wrapping_sub(lo) as u64 as usize;
-    let mut seen = vec![0u64; words];
-    let mut repeated = vec![0u64; words];
-    let mut any = false;
-    for i in 0..values.len() {
-        let at = offset(i);
-        let (word, bit) = (at >> 6, 1u64 << (at & 63));
-        if seen[word] & bit != 0 {
-            repeated[word] |= bit;
-            any = true;
-        }
-        seen[word] |= bit;
-    }
-    if !any {
+    let offset = |v: i64| v.wrapping_sub(lo) as u64 as usize;
+    // Per piece of runs in parallel (one piece per thread, as each needs two bitmaps over the
+    // range): the values seen, and those seen twice within it; a value is repeated when one
+    // piece saw it twice or two pieces saw it.
+    let piece = values
+        .len()
+        .div_ceil(rayon::current_num_threads())
+        .max(PIECE);
+    let (_, repeated) = values
+        .par_chunks(piece)
+        .map(|piece| {
+            let mut seen = vec![0u64; words];
+            let mut repeated = vec![0u64; words];
+            for &v in piece {
+                let at = offset(v);
+                let (word, bit) = (at >> 6, 1u64 << (at & 63));
+                repeated[word] |= seen[word] & bit;
+                seen[word] |= bit;
+            }
+            (seen, repeated)
+        })
+        .reduce_with(|(mut seen_a, mut rep_a), (seen_b, rep_b)| {
+            for w in 0..words {
+                rep_a[w] |= rep_b[w] | (seen_a[w] & seen_b[w]);
+                seen_a[w] |= seen_b[w];
+            }
+            (seen_a, rep_a)
+        })?;
+    if repeated.iter().all(|&w| w == 0) {
         return Some(Vec::new());
     }
     Some(
         (0..runs.len() as u32)
+            .into_par_iter()
             .filter(|&i| {
-                let at = offset(i as usize);
+                let at = offset(values[i as usize]);
                 repeated[at >> 6] & (1 << (at & 63)) != 0
             })
             .collect(),
