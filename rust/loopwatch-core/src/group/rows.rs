@@ -52,24 +52,19 @@ impl Segment {
 
 pub fn assign(grouping: &Grouping, batch: &RecordBatch) -> Result<BatchGroups> {
     let n = batch.num_rows();
-    if let (Some(b), true) = (&grouping.buckets, grouping.by.is_empty()) {
-        let array = batch.column(super::column_index(batch.schema_ref(), &b.column, "time")?);
-        let times = to_common_unit(array, 1, &b.column, "the input")?;
-        let nulls = array.logical_nulls().filter(|v| v.null_count() > 0);
-        if let Some(groups) = by_time_order(&times, nulls.as_ref(), b.every) {
-            return Ok(groups);
-        }
-    }
     // Bucket index per row (0 without buckets) and which rows have a time.
     let (bucket, has_time): (Vec<i64>, Option<NullBuffer>) = match &grouping.buckets {
         None => (vec![0; n], None),
         Some(b) => {
             let array = batch.column(super::column_index(batch.schema_ref(), &b.column, "time")?);
             let times = to_common_unit(array, 1, &b.column, "the input")?;
-            (
-                bucket_indices(&times, b.every),
-                array.logical_nulls().filter(|v| v.null_count() > 0),
-            )
+            let nulls = array.logical_nulls().filter(|v| v.null_count() > 0);
+            if grouping.by.is_empty() {
+                if let Some(groups) = by_time_order(&times, nulls.as_ref(), b.every) {
+                    return Ok(groups);
+                }
+            }
+            (bucket_indices(&times, b.every), nulls)
         }
     };
     let timed = |i: usize| has_time.as_ref().is_none_or(|v| v.is_valid(i));

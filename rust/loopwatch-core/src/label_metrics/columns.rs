@@ -86,11 +86,9 @@ pub fn read_scores(array: &ArrayRef, column: &str, labels: &Labels) -> Result<Sc
     let scores = wide.as_primitive::<Float64Type>();
     let nulls = scores.logical_nulls().filter(|n| n.null_count() > 0);
     let values = scores.values();
-    // Fast checks over every slot (vectorized): all in [0, 1] (NaN fails both comparisons),
-    // and no null score where the label is known. Only a failure walks the rows to name it.
-    let in_range = values
-        .iter()
-        .fold(true, |ok, &p| ok & (0.0..=1.0).contains(&p));
+    // Fast checks (vectorized): every non-null score in [0, 1], and no null score where the
+    // label is known. Only a failure walks the rows to name it.
+    let in_range = all_in_unit_range(values, nulls.as_ref());
     let null_on_labeled = match (&nulls, &labels.known) {
         (None, _) => false,
         (Some(n), None) => n.null_count() > 0,
@@ -116,4 +114,56 @@ pub fn read_scores(array: &ArrayRef, column: &str, labels: &Labels) -> Result<Sc
         }
     }
     Ok(values.clone())
+}
+
+/// Whether every non-null value is in [0, 1] (NaN is not), 64 rows at a time: a mask of the
+/// values out of range, then the validity word, so the values under nulls (pandas leaves NaN
+/// there) do not matter.
+fn all_in_unit_range(values: &[f64], nulls: Option<&NullBuffer>) -> bool {
+    let out_of_range = |block: &[f64]| {
+        block.iter().enumerate().fold(0u64, |mask, (j, &p)| {
+            mask | ((!(0.0..=1.0).contains(&p) as u64) << j)
+        })
+    };
+    match nulls {
+        None => values.chunks(64).all(|block| out_of_range(block) == 0),
+        Some(nulls) => values
+            .chunks(64)
+            .zip(nulls.inner().bit_chunks().iter_padded())
+            .all(|(block, valid)| out_of_range(block) & valid == 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_range_check_skips_values_under_nulls_at_any_offset() {
+        // 150 values, every 7th null and holding NaN or 5.0; the rest in [0, 1].
+        let values: Vec<f64> = (0..150)
+            .map(|i| match (i % 7, i % 2) {
+                (0, 0) => f64::NAN,
+                (0, _) => 5.0,
+                _ => i as f64 / 150.0,
+            })
+            .collect();
+        let valid: Vec<bool> = (0..150).map(|i| i % 7 != 0).collect();
+        let nulls = NullBuffer::from(valid);
+        assert!(all_in_unit_range(&values, Some(&nulls)));
+        assert!(!all_in_unit_range(&values, None));
+        for start in [0, 1, 5, 63, 64, 65, 100] {
+            let len = 150 - start;
+            let sliced = nulls.slice(start, len);
+            assert!(
+                all_in_unit_range(&values[start..], Some(&sliced)),
+                "{start}"
+            );
+            // A bad value on a valid row is still seen, wherever it is.
+            let mut bad = values[start..].to_vec();
+            let last_valid = (0..len).rev().find(|&i| sliced.is_valid(i)).unwrap();
+            bad[last_valid] = 1.5;
+            assert!(!all_in_unit_range(&bad, Some(&sliced)), "{start}");
+        }
+    }
 }

@@ -268,7 +268,7 @@ impl Interner {
 
     /// Ids of every row of `column`, which must have no nulls, interned in row order (the
     /// same ids as `intern_row` row by row). Signed integers in a small range go through a
-    /// lookup table, so only new values touch the hash map.
+    /// lookup table and never touch the hash map (new values join it when a lookup needs it).
     pub fn intern_column(&mut self, column: &ValueColumn) -> Vec<u32> {
         if let (Some(values), Interner::Int { .. }) = (column.signed_ints(), &*self) {
             if let Some(ids) = self.intern_ints_dense(values) {
@@ -284,13 +284,7 @@ impl Interner {
     /// interned) when the range is too wide.
     fn intern_ints_dense(&mut self, values: &[i64]) -> Option<Vec<u32>> {
         let (lo, hi) = min_max(values)?;
-        // The other way hashes every row, and first every value not yet in the map: the
-        // table pays off over a range a few times that much work.
-        let unmapped = match &*self {
-            Interner::Int { values, mapped, .. } => values.len() - mapped,
-            Interner::Str { .. } => 0,
-        };
-        if (hi as i128) - (lo as i128) >= dense_range_limit(values.len() + unmapped) {
+        if (hi as i128) - (lo as i128) >= dense_range_limit(values.len()) {
             return None;
         }
         let mut table = vec![u32::MAX; (hi as i128 - lo as i128 + 1) as usize];

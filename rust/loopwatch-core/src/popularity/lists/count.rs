@@ -123,7 +123,8 @@ impl Lists<'_> {
         }
     }
 
-    /// Per length L: occurrences `c` and lists containing the item `d`.
+    /// Per length L: occurrences `c`, and lists containing the item `d` when `distinct_lists`
+    /// (else 0).
     /// `by_len`: the part's `(length, head)`, at most u16::MAX entries.
     pub(super) fn count(&self, mut by_len: Vec<(usize, u32)>, s: &mut Scratch) -> LengthCounts {
         by_len.sort_unstable();
@@ -199,8 +200,9 @@ impl Lists<'_> {
         }
     }
 
-    /// The touched counters as entries sorted by item id (counters reset): a scan when many
-    /// were touched, else a sort of the touched ids.
+    /// The touched counters as entries sorted by item id (counters reset): a sort of the
+    /// touched ids when few were touched, else a scan — of the ids in order, reading each one's
+    /// counter, when they are not many more than the counters, or of the counters, then sorted.
     pub(super) fn entries(&self, s: &mut Scratch, tracked: bool) -> Vec<ItemCount> {
         let counts = &s.counts;
         // (slot, id) pairs, by id.
@@ -226,8 +228,9 @@ impl Lists<'_> {
                         .map(|id| (offset_of[id as usize], id))
                         .collect()
                 } else if offset_of.len() <= 2 * counts.len() {
-                    // Ids ascending, each reading its counter: in id order with no sort (the
-                    // counters fit in cache, so reading them out of order costs little).
+                    // Ids ascending, each reading its counter: in id order with no sort (4-byte
+                    // counters over the table's item range: mostly cached even read out of
+                    // value order).
                     offset_of
                         .iter()
                         .enumerate()

@@ -24,13 +24,12 @@ pub(super) fn repeated_int_runs(runs: &[Run], chunks: &[Chunk]) -> Option<Vec<u3
     }
     let words = ((hi as i128 - lo as i128) as usize >> 6) + 1;
     let offset = |v: i64| v.wrapping_sub(lo) as u64 as usize;
-    // Per piece of runs in parallel (one piece per thread, as each needs two bitmaps over the
-    // range): the values seen, and those seen twice within it; a value is repeated when one
-    // piece saw it twice or two pieces saw it.
-    let piece = values
-        .len()
-        .div_ceil(rayon::current_num_threads())
-        .max(PIECE);
+    // Per piece of runs in parallel: the values seen, and those seen twice within it; a value
+    // is repeated when one piece saw it twice or two pieces saw it. Each piece needs two
+    // bitmaps over the range, so at most one piece per thread, and their bitmaps together no
+    // larger than `values`.
+    let pieces = rayon::current_num_threads().min((values.len() / (2 * words)).max(1));
+    let piece = values.len().div_ceil(pieces).max(PIECE);
     let (_, repeated) = values
         .par_chunks(piece)
         .map(|piece| {
