@@ -370,20 +370,17 @@ fn group_row(
             novelty_sum += per_len / l;
         }
     }
-    let (counts, recommended, recommended_in_gamma) = match single {
-        true => {
-            let recommended = single_counts.len() as u64;
-            (single_counts, recommended, single_in_gamma)
+    let (counts, recommended_in_gamma) = if single {
+        (single_counts, single_in_gamma)
+    } else {
+        let counts: Vec<u64> = touched.iter().map(|&i| totals[i as usize]).collect();
+        let in_gamma = touched.iter().filter(|&&i| b.gamma[i as usize]).count() as u64;
+        for &i in &touched {
+            totals[i as usize] = 0;
         }
-        false => {
-            let counts: Vec<u64> = touched.iter().map(|&i| totals[i as usize]).collect();
-            let in_gamma = touched.iter().filter(|&&i| b.gamma[i as usize]).count() as u64;
-            for &i in &touched {
-                totals[i as usize] = 0;
-            }
-            (counts, touched.len() as u64, in_gamma)
-        }
+        (counts, in_gamma)
     };
+    let recommended = counts.len() as u64;
     let runs = value_runs(&counts);
     let total = occurrences as f64;
     let mut entropy = 0.0f64;

@@ -1,9 +1,9 @@
 //! Popularity, long tail and feedback-loop metrics (SPEC §5).
 //!
 //! `source` (φ per item: fixed, or a trailing window per bucket) → `lists` (rows to ordered,
-//! cut lists, counted per group, list length and item) → `state` (the mergeable counts) →
-//! `long_tail` (Γ by rule) + `metrics` (finalize to columns); `hit_rate` buckets labeled
-//! predictions by φ.
+//! cut lists, counted per group, list length and item) → `state` (the mergeable counts; as
+//! bytes: `state_bytes`) → `long_tail` (Γ by rule) + `metrics` (finalize to columns);
+//! `hit_rate` buckets labeled predictions by φ.
 
 mod hit_rate;
 mod items;
@@ -12,6 +12,7 @@ mod long_tail;
 mod metrics;
 mod source;
 mod state;
+mod state_bytes;
 mod stream;
 
 use std::sync::Arc;

@@ -92,43 +92,19 @@ pub fn count_lists(
     check_item_count(items)?;
     stages.mark("pop: item ids");
 
-    // Every chunk's runs into one list, chunks side by side in parallel.
     let n_runs: usize = run_lists.iter().map(Vec::len).sum();
-    let mut runs = vec![
-        Run {
-            chunk: 0,
-            start: 0,
-            end: 0
-        };
-        n_runs
-    ];
-    let mut hashes = vec![0u64; n_runs];
-    let mut pieces = Vec::with_capacity(run_lists.len());
-    let (mut runs_left, mut hashes_left) = (runs.as_mut_slice(), hashes.as_mut_slice());
-    for chunk_runs in &run_lists {
-        let (r, rest_r) = runs_left.split_at_mut(chunk_runs.len());
-        let (h, rest_h) = hashes_left.split_at_mut(chunk_runs.len());
-        pieces.push((r, h));
-        (runs_left, hashes_left) = (rest_r, rest_h);
+    let mut runs = Vec::with_capacity(n_runs);
+    let mut hashes = Vec::with_capacity(n_runs);
+    for (c, chunk_runs) in run_lists.iter().enumerate() {
+        for &(start, end, hash) in chunk_runs {
+            runs.push(Run {
+                chunk: c as u32,
+                start,
+                end,
+            });
+            hashes.push(hash);
+        }
     }
-    pieces
-        .into_par_iter()
-        .zip(run_lists.par_iter())
-        .enumerate()
-        .for_each(|(c, ((runs_out, hashes_out), chunk_runs))| {
-            for ((run, hash), &(start, end, h)) in runs_out
-                .iter_mut()
-                .zip(hashes_out.iter_mut())
-                .zip(chunk_runs)
-            {
-                *run = Run {
-                    chunk: c as u32,
-                    start,
-                    end,
-                };
-                *hash = h;
-            }
-        });
     stages.count("pop: runs", runs.len());
     stages.mark("pop: collect runs");
     let (is_head, next) = link_runs(&runs, &hashes, &chunks);
