@@ -36,6 +36,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=1_000_000)
     ap.add_argument("--parts", default=None)
     ap.add_argument("--threads", default="1,2,4,8,16")
+    ap.add_argument("--memory-limits", default="1GiB", help="budgets of the Parquet runs")
     args = ap.parse_args()
     threads = [int(t) for t in args.threads.split(",") if int(t) <= (os.cpu_count() or 1)]
     pred, fb = generate_log(args.requests)
@@ -51,10 +52,13 @@ def main() -> None:
     }
     if args.parts:
         out = os.path.join(tempfile.mkdtemp(), "labeled.parquet")
-        work[f"label_join {args.parts} → Parquet (bounded memory)"] = lambda t: lw.label_join(
-            f"{args.parts}/predictions", f"{args.parts}/feedback", output=out,
-            memory_limit="1GiB", threads=t, **kw,
-        )  # fmt: skip
+        for limit in args.memory_limits.split(","):
+            work[f"label_join {args.parts} → Parquet (memory_limit={limit})"] = (
+                lambda t, limit=limit: lw.label_join(
+                    f"{args.parts}/predictions", f"{args.parts}/feedback", output=out,
+                    memory_limit=limit, threads=t, **kw,
+                )
+            )  # fmt: skip
     print(f"| work | {' | '.join(f'{t} thr (s)' for t in threads)} | speed-up |")
     print(f"|---|{'---:|' * len(threads)}---:|")
     for name, fn in work.items():

@@ -2,6 +2,7 @@
 //! encoding Parquet) through a small bounded channel, so the stages overlap on several cores.
 
 use std::sync::mpsc::{sync_channel, SyncSender};
+use std::time::{Duration, Instant};
 
 use crate::error::{LwError, Result};
 
@@ -41,26 +42,48 @@ pub fn pipeline<T: Send>(
     })
 }
 
-/// Three stages: `items` on one helper thread, `middle` on another, `consume` here.
-pub fn pipeline3<T: Send, U: Send>(
-    items: impl Iterator<Item = Result<T>> + Send,
-    mut middle: impl FnMut(T) -> Result<U> + Send,
-    consume: impl FnMut(U) -> Result<()>,
+/// Windows of work in order, overlapped: window `k` is consumed (e.g. written out) while window
+/// `k + 1` is produced (e.g. decoded in parallel), both on the rayon pool. `produce` returns
+/// `None` when done. At one thread the two simply alternate. `name` labels the time each side
+/// was busy in the trace (`LOOPWATCH_TRACE`).
+pub fn overlapped<W: Send>(
+    name: &str,
+    mut produce: impl FnMut() -> Result<Option<W>> + Send,
+    mut consume: impl FnMut(W) -> Result<()> + Send,
 ) -> Result<()> {
-    std::thread::scope(|scope| {
-        let (tx, rx) = sync_channel::<Result<T>>(2);
-        let first = scope.spawn(move || feed(items, &tx));
-        // The receiver goes with the middle stage: once that stops, the first one's next send
-        // fails and it stops too.
-        let outcome = pipeline(
-            rx.into_iter().map(|item| item.and_then(&mut middle)),
-            consume,
-        );
-        if first.join().is_err() && outcome.is_ok() {
-            return Err(LwError::Data(
-                "internal error: a reader thread panicked".into(),
-            ));
-        }
+    let timed = |busy: &mut Duration, work: &mut dyn FnMut() -> Result<()>| {
+        let start = Instant::now();
+        let outcome = work();
+        *busy += start.elapsed();
         outcome
-    })
+    };
+    let (mut producing, mut consuming) = (Duration::ZERO, Duration::ZERO);
+    let mut ready = None;
+    timed(&mut producing, &mut || {
+        ready = produce()?;
+        Ok(())
+    })?;
+    while let Some(current) = ready.take() {
+        crate::interrupt::check()?;
+        let mut current = Some(current);
+        let mut next = None;
+        let (consumed, produced) = rayon::join(
+            || {
+                timed(&mut consuming, &mut || {
+                    current.take().map_or(Ok(()), &mut consume)
+                })
+            },
+            || {
+                timed(&mut producing, &mut || {
+                    next = produce()?;
+                    Ok(())
+                })
+            },
+        );
+        consumed?;
+        produced?;
+        ready = next;
+    }
+    crate::trace::busy(name, producing, consuming);
+    Ok(())
 }

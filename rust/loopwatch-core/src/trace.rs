@@ -1,7 +1,7 @@
 //! Stage timings on stderr when `LOOPWATCH_TRACE` is set: where the time of a call goes.
 
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 fn enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
@@ -37,5 +37,18 @@ impl Stages {
             );
             self.last = now;
         }
+    }
+}
+
+/// Report how long the two sides of an overlapped stage were busy (their sum over the stage's
+/// time says how much they overlapped).
+pub fn busy(name: &str, producing: Duration, consuming: Duration) {
+    if enabled() {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        eprintln!(
+            "loopwatch: {name:<24} produce {:.2} ms, consume {:.2} ms (busy)",
+            ms(producing),
+            ms(consuming)
+        );
     }
 }

@@ -11,7 +11,8 @@ use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchR
 use super::InputTable;
 use crate::error::{io_err, schema_err, Result};
 
-const BATCH_ROWS: usize = 64 * 1024;
+/// Rows per batch read from Parquet (and per unit of an in-memory table).
+pub(super) const BATCH_ROWS: usize = 64 * 1024;
 
 /// Where the batches come from.
 pub enum BatchSource {
@@ -103,7 +104,7 @@ impl Iterator for BatchIter<'_> {
                 self.memory += 1;
                 Some(match &self.columns {
                     None => Ok(batch.clone()),
-                    Some(names) => project(batch, names),
+                    Some(names) => project_batch(batch, names),
                 })
             }
             BatchSource::Files(files) => loop {
@@ -137,7 +138,7 @@ impl Iterator for BatchIter<'_> {
 }
 
 /// The columns `names` of `batch`, in the batch's order (like a Parquet projection).
-fn project(batch: &RecordBatch, names: &[String]) -> Result<RecordBatch> {
+pub(super) fn project_batch(batch: &RecordBatch, names: &[String]) -> Result<RecordBatch> {
     let schema = batch.schema();
     let mut indices: Vec<usize> = names
         .iter()

@@ -2,6 +2,7 @@
 
 mod batches;
 mod parquet_files;
+mod units;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
@@ -10,6 +11,7 @@ use crate::error::Result;
 
 pub use batches::{BatchIter, BatchSource};
 pub use parquet_files::{expand_paths, first_schema, read_parquet};
+pub use units::{Unit, Units};
 
 /// Where a table comes from.
 pub enum Source {

@@ -137,6 +137,17 @@ pub(super) fn project<S: AsRef<str>>(
     name: &str,
     input: &str,
 ) -> Result<ParquetRecordBatchReaderBuilder<File>> {
+    let mask = projection(&builder, wanted, name, input)?;
+    Ok(builder.with_projection(mask))
+}
+
+/// The projection reading only `wanted` (by name); a missing column names the file.
+pub(super) fn projection<S: AsRef<str>>(
+    builder: &ParquetRecordBatchReaderBuilder<File>,
+    wanted: &[S],
+    name: &str,
+    input: &str,
+) -> Result<ProjectionMask> {
     let arrow_schema = builder.schema().clone();
     let mut indices = Vec::new();
     for column in wanted {
@@ -153,6 +164,5 @@ pub(super) fn project<S: AsRef<str>>(
     }
     indices.sort_unstable();
     indices.dedup();
-    let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
-    Ok(builder.with_projection(mask))
+    Ok(ProjectionMask::roots(builder.parquet_schema(), indices))
 }

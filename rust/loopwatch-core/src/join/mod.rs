@@ -6,14 +6,17 @@
 
 mod attribute;
 mod credit;
+mod interleave;
 mod labels;
 mod options;
 mod partition;
 mod plan;
 mod scan;
+mod settled;
 mod stats;
 mod stream;
 mod stream_output;
+mod stream_split;
 mod times;
 
 use std::collections::HashMap;

@@ -15,15 +15,33 @@ impl HashFilter {
         let words = (events.len() / 2)
             .next_power_of_two()
             .clamp(1 << 6, 1 << 26);
-        let mut filter = HashFilter {
-            words: vec![0u64; words],
-            mask: words as u64 - 1,
-        };
+        let mut filter = HashFilter::with_words(words);
         for e in events {
-            let (word, bits) = filter.slot(e.hash);
-            filter.words[word] |= bits;
+            filter.insert(e.hash);
         }
         filter
+    }
+
+    /// An empty filter for about `keys` hashes (~16 bits each: a few % false positives) in at
+    /// most `max_bytes` (more false positives beyond that, never a wrong "no").
+    pub fn sized(keys: u64, max_bytes: u64) -> HashFilter {
+        let most = (max_bytes / 8).max(1 << 6);
+        let words = (keys / 4).clamp(1 << 6, most.min(1 << 26)) as usize;
+        // The largest power of two within `words` (the slot is a mask).
+        HashFilter::with_words(1 << words.ilog2())
+    }
+
+    fn with_words(words: usize) -> HashFilter {
+        HashFilter {
+            words: vec![0u64; words],
+            mask: words as u64 - 1,
+        }
+    }
+
+    #[inline]
+    pub fn insert(&mut self, hash: u64) {
+        let (word, bits) = self.slot(hash);
+        self.words[word] |= bits;
     }
 
     #[inline]

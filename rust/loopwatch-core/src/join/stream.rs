@@ -1,15 +1,20 @@
-//! `label_join` in bounded memory (SPEC §7): a partitioned ("Grace") hash join.
+//! `label_join` in bounded memory (SPEC §7): a partitioned ("Grace") hash join of the few
+//! predictions whose labels need it.
 //!
-//! 1. Feedback, then predictions (only their key and time columns) are read batch by batch and
-//!    split by key hash into `P` partitions — in memory when everything fits the memory budget,
-//!    else spilled to a private temporary directory. Every row of a key lands in the same
-//!    partition, in input order, so each partition joins exactly like the in-memory path (the
-//!    watermark is fixed first: the latest valid feedback time over all partitions).
-//! 2. Each partition is joined by the in-memory engine, as many at once as fit the budget
+//! 1. The feedback (key, time, value columns) is read in parallel by row groups and split by
+//!    key hash into `P` partitions — in memory when everything fits the memory budget, else
+//!    spilled to a private temporary directory. This pass fixes the watermark (the latest valid
+//!    feedback time, unless given) and fills a filter of the keys with feedback.
+//! 2. The predictions' key and time columns are read the same way. Most predictions are
+//!    *settled* by their time alone (`settled`: no event of their key and every window closed,
+//!    or pending); only the others go to their key's partition — every prediction of a key with
+//!    feedback, so each partition joins exactly like the in-memory path. Each row's route (its
+//!    partition, or how it is settled) is recorded, one byte a row.
+//! 3. Each partition is joined by the in-memory engine, as many at once as fit the budget
 //!    together; its label columns are kept (or spilled) in the partition's row order.
-//! 3. The labeled rows come out in input order (`stream_output`): each row's partition, recorded
-//!    in pass 1, says which partition's labels come next. Parquet to Parquet copies the
-//!    predictions' column chunks as they are and encodes only the label columns.
+//! 4. The labeled rows come out in input order (`stream_output`): replaying the routes says
+//!    which partition's labels, or which default labels, come next. Parquet to Parquet copies
+//!    the predictions' column chunks as they are and encodes only the label columns.
 //!
 //! Results equal the in-memory path's exactly (tested with tiny budgets on small data).
 
@@ -20,18 +25,20 @@ use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
+use super::partition::HashFilter;
 use super::plan::Plan;
+use super::settled::{default_labels, Settle, Settled};
 use super::stream_output::{
     can_splice, write_decoded, write_spliced, LabelReader, Labeler, Routes,
 };
+use super::stream_split::{split_side, Side};
 use super::{join_tables, output_schema, JoinOptions, JoinOutput, JoinStats, STATS_KEY};
 use crate::error::Result;
 use crate::input::{BatchSource, InputTable};
 use crate::normalize::Chunk;
 use crate::output::Destination;
-use crate::pipeline::pipeline;
 use crate::progress::Progress;
-use crate::spill::{partition_of, partitions_for, split, Partition, TempDir};
+use crate::spill::{partition_of, partitions_for, Partition, TempDir};
 use crate::trace::Stages;
 
 /// How a streaming join may use memory and disk.
@@ -110,21 +117,45 @@ pub fn label_join_streaming(
     stages.count("partitions", parts);
     stages.count("partitions at once", at_once as usize);
 
-    // 1. Split both sides by key hash; the default watermark comes with the feedback pass.
+    // 1. Split the feedback by key hash. The default watermark comes with this pass, and so
+    //    does a filter of the keys that have feedback.
     let mut fb_parts = new_parts("feedback", &fb_proj);
+    let feedback_side = Side {
+        source: &feedback,
+        columns: &fb_columns,
+        layout: &plan.feedback,
+        schema: &fb_proj,
+    };
+    let mut filter = HashFilter::sized(fb_rows, stream.memory_limit / 8);
     let mut latest: Option<i64> = None;
-    for batch in feedback.batches(Some(&fb_columns), "feedback")? {
-        crate::interrupt::check()?;
-        let batch = batch?;
-        let chunk = Chunk::from_batch(&batch, &plan.feedback)?;
-        let valid_max = (0..chunk.len)
-            .filter(|&i| chunk.is_valid(i))
-            .map(|i| chunk.time[i])
-            .max();
-        latest = latest.max(valid_max);
-        split(&batch, &partition_ids(&chunk, parts), &mut fb_parts)?;
-        progress.advance(batch.num_rows() as u64);
-    }
+    let route_feedback = |chunk: &Chunk| {
+        let hashes = chunk.key_hashes(u64::MAX);
+        let mut valid_hashes = Vec::with_capacity(chunk.len);
+        let mut chunk_latest = None;
+        let ids = (0..chunk.len)
+            .map(|i| {
+                if !chunk.is_valid(i) {
+                    return 0; // counted as invalid by partition 0's join
+                }
+                valid_hashes.push(hashes[i]);
+                chunk_latest = chunk_latest.max(Some(chunk.time[i]));
+                partition_of(hashes[i], parts) as u8
+            })
+            .collect();
+        (ids, (chunk_latest, valid_hashes))
+    };
+    split_side(
+        &feedback_side,
+        &mut fb_parts,
+        stream.memory_limit,
+        route_feedback,
+        |ids, (batch_latest, hashes)| {
+            latest = latest.max(batch_latest);
+            hashes.iter().for_each(|&h| filter.insert(h));
+            progress.advance(ids.len() as u64);
+            Ok(())
+        },
+    )?;
     for part in &mut fb_parts {
         part.seal()?;
     }
@@ -132,29 +163,43 @@ pub fn label_join_streaming(
         plan.watermark = latest;
     }
     stages.mark("split feedback");
+
+    // 2. Split the predictions that may be credited or closed by another prediction (see
+    //    `Settled`); the others' labels follow from their time, and only their route is kept.
+    let settle = Settle {
+        watermark: plan.watermark,
+        max_window: plan.max_window,
+        filter: &filter,
+        parts,
+    };
     let mut pred_parts = new_parts("predictions", &pred_proj);
-    let predictions_read = predictions
-        .batches(Some(&pred_columns), "predictions")?
-        .map(|batch| {
-            let batch = batch?;
-            let chunk = Chunk::from_batch(&batch, &plan.predictions)?;
-            let ids = partition_ids(&chunk, parts);
-            Ok((batch, ids))
-        });
-    let mut routes = Routes::new(parts, temp.as_ref())?;
-    pipeline(predictions_read, |(batch, ids)| {
-        crate::interrupt::check()?;
-        routes.record(&ids)?;
-        split(&batch, &ids, &mut pred_parts)?;
-        progress.advance(batch.num_rows() as u64);
-        Ok(())
-    })?;
+    let mut routes = Routes::new(temp.as_ref())?;
+    let mut settled = Settled::default();
+    let predictions_side = Side {
+        source: &predictions,
+        columns: &pred_columns,
+        layout: &plan.predictions,
+        schema: &pred_proj,
+    };
+    split_side(
+        &predictions_side,
+        &mut pred_parts,
+        stream.memory_limit,
+        |chunk| settle.route(chunk),
+        |ids, batch_settled| {
+            routes.record(ids)?;
+            settled.add(&batch_settled);
+            progress.advance(ids.len() as u64);
+            Ok(())
+        },
+    )?;
     for part in &mut pred_parts {
         part.seal()?;
     }
     stages.mark("split predictions");
+    stages.count("predictions routed", (pred_rows - settled.total()) as usize);
 
-    // 2. Join the partitions; keep each one's label columns in its row order.
+    // 3. Join the partitions; keep each one's label columns in its row order.
     let label_count = plan.output_fields().len();
     let label_schema = Arc::new(Schema::new(plan.output_fields()));
     let mut label_parts = new_parts("labels", &label_schema);
@@ -201,10 +246,10 @@ pub fn label_join_streaming(
             });
         }
     }
-    let stats = stats.unwrap_or_default();
+    let stats = settled.add_to(stats.unwrap_or_default());
     stages.mark("join partitions");
 
-    // 3. The labeled predictions, in input order.
+    // 4. The labeled predictions, in input order.
     let schema = output_schema(&plan, &pred_schema, &stats);
     let metadata = [(STATS_KEY.to_string(), stats.to_json())];
     let labeler = Labeler {
@@ -213,6 +258,7 @@ pub fn label_join_streaming(
             .map(|p| p.into_reader().map(LabelReader::new))
             .collect::<Result<_>>()?,
         routes,
+        defaults: default_labels(&plan, &label_schema)?,
         schema: label_schema,
     };
     let mut batches = Vec::new();
@@ -226,6 +272,7 @@ pub fn label_join_streaming(
                 &destination,
                 &schema,
                 &metadata,
+                stream.memory_limit,
                 &mut progress,
             )?;
             destination.commit()?;
@@ -292,23 +339,6 @@ fn join_state_bytes(pred_rows: u64, pred: &Schema, fb_rows: u64, fb: &Schema) ->
     pred_rows
         .saturating_mul(row_bytes(pred))
         .saturating_add(fb_rows.saturating_mul(row_bytes(fb)))
-}
-
-/// The partition of each row: by key hash; rows without a usable key go to partition 0.
-fn partition_ids(chunk: &Chunk, parts: usize) -> Vec<u32> {
-    if parts == 1 {
-        return vec![0; chunk.len];
-    }
-    let hashes = chunk.key_hashes(u64::MAX);
-    (0..chunk.len)
-        .map(|i| {
-            if chunk.is_valid(i) {
-                partition_of(hashes[i], parts)
-            } else {
-                0
-            }
-        })
-        .collect()
 }
 
 fn add_stats(mut total: JoinStats, part: &JoinStats) -> JoinStats {

@@ -12,27 +12,45 @@ use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, UInt32Array};
-use arrow::compute::{concat_batches, take_record_batch};
+use arrow::array::{Array, ArrayRef};
+use arrow::compute::concat_batches;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
+use parquet::arrow::arrow_writer::ArrowColumnChunk;
 use parquet::file::metadata::{ParquetMetaData, RowGroupMetaData};
+use rayon::prelude::*;
 
+use super::interleave::{gather_column, gather_indices};
 use crate::error::{io_err, LwError, Result};
 use crate::input::BatchSource;
 use crate::output::{
-    read_footer, writer_properties, ColumnEncoder, Destination, ParquetSink, SpliceWriter,
+    read_footer, writer_properties, ColumnEncoder, Destination, ParquetSink, RowGroupBytes,
+    SpliceWriter,
 };
-use crate::pipeline::{pipeline, pipeline3};
+use crate::pipeline::{overlapped, pipeline};
 use crate::progress::Progress;
 use crate::spill::{PartitionReader, TempDir};
 
-/// The partition of every prediction row, in input order: recorded while splitting (pass 1),
-/// replayed when writing (pass 3). One byte per row, spilled with the partitions.
+/// The route of a prediction that no partition holds, valid or not, whose labels are all
+/// pending: invalid, after the watermark, or no watermark at all.
+pub(super) const PENDING: u8 = 254;
+/// The route of a valid prediction that no partition holds, with every window closed and
+/// nothing credited: its key has no event and it is at least the largest window before the
+/// watermark.
+pub(super) const CLOSED: u8 = 255;
+
+// A route is one byte: partitions, then the two codes above.
+const _: () = assert!(crate::spill::MAX_PARTITIONS <= PENDING as u64);
+
+/// The route of every prediction row, in input order: recorded while splitting (pass 1),
+/// replayed when writing (pass 3). One byte per row: in memory when nothing spills, else
+/// spilled with the partitions.
 pub(super) enum Routes {
-    /// One partition: every row goes to 0, nothing to record.
-    Single,
+    Memory {
+        bytes: Vec<u8>,
+        read: usize,
+    },
     Spilled {
         path: PathBuf,
         writer: Option<BufWriter<File>>,
@@ -40,13 +58,10 @@ pub(super) enum Routes {
     },
 }
 
-// A route is one byte.
-const _: () = assert!(crate::spill::MAX_PARTITIONS <= 256);
-
 impl Routes {
-    pub fn new(parts: usize, temp: Option<&TempDir>) -> Result<Routes> {
+    pub fn new(temp: Option<&TempDir>) -> Result<Routes> {
         match temp {
-            Some(dir) if parts > 1 => {
+            Some(dir) => {
                 let path = dir.path().join("routes.bin");
                 let file =
                     File::create(&path).map_err(|e| io_err(path.display().to_string(), e))?;
@@ -56,90 +71,207 @@ impl Routes {
                     reader: None,
                 })
             }
-            _ => Ok(Routes::Single),
+            None => Ok(Routes::Memory {
+                bytes: Vec::new(),
+                read: 0,
+            }),
         }
     }
 
-    pub fn record(&mut self, ids: &[u32]) -> Result<()> {
-        if let Routes::Spilled {
-            path,
-            writer: Some(w),
-            ..
-        } = self
-        {
-            // Partitions number at most `MAX_PARTITIONS`: one byte each.
-            let bytes: Vec<u8> = ids.iter().map(|&p| p as u8).collect();
-            w.write_all(&bytes)
-                .map_err(|e| io_err(path.display().to_string(), e))?;
+    pub fn record(&mut self, ids: &[u8]) -> Result<()> {
+        match self {
+            Routes::Memory { bytes, .. } => bytes.extend_from_slice(ids),
+            Routes::Spilled {
+                path,
+                writer: Some(w),
+                ..
+            } => w
+                .write_all(ids)
+                .map_err(|e| io_err(path.display().to_string(), e))?,
+            Routes::Spilled { .. } => return Err(internal()),
         }
         Ok(())
     }
 
-    /// The partitions of the next `n` rows (the recording is finished on the first call).
+    /// The routes of the next `n` rows (the recording is finished on the first call).
     pub fn next(&mut self, n: usize) -> Result<Vec<u8>> {
-        let Routes::Spilled {
-            path,
-            writer,
-            reader,
-        } = self
-        else {
-            return Ok(vec![0; n]);
-        };
-        let name = || path.display().to_string();
-        if let Some(mut w) = writer.take() {
-            w.flush().map_err(|e| io_err(name(), e))?;
+        match self {
+            Routes::Memory { bytes, read } => {
+                let routes = bytes.get(*read..*read + n).ok_or_else(routes_ended)?;
+                *read += n;
+                Ok(routes.to_vec())
+            }
+            Routes::Spilled {
+                path,
+                writer,
+                reader,
+            } => {
+                let name = || path.display().to_string();
+                if let Some(mut w) = writer.take() {
+                    w.flush().map_err(|e| io_err(name(), e))?;
+                }
+                if reader.is_none() {
+                    let file = File::open(&*path).map_err(|e| io_err(name(), e))?;
+                    *reader = Some(BufReader::with_capacity(1 << 20, file));
+                }
+                let mut bytes = vec![0u8; n];
+                if let Some(r) = reader.as_mut() {
+                    r.read_exact(&mut bytes).map_err(|_| routes_ended())?;
+                }
+                Ok(bytes)
+            }
         }
-        if reader.is_none() {
-            let file = File::open(&*path).map_err(|e| io_err(name(), e))?;
-            *reader = Some(BufReader::with_capacity(1 << 20, file));
+    }
+
+    /// Are routes left to replay?
+    fn has_more(&mut self) -> bool {
+        match self {
+            Routes::Memory { bytes, read } => *read < bytes.len(),
+            Routes::Spilled { reader, .. } => match reader.as_mut() {
+                Some(r) => r.fill_buf().map(|b| !b.is_empty()).unwrap_or(true),
+                None => false,
+            },
         }
-        let mut bytes = vec![0u8; n];
-        if let Some(r) = reader.as_mut() {
-            r.read_exact(&mut bytes).map_err(|e| io_err(name(), e))?;
-        }
-        Ok(bytes)
     }
 }
 
+fn routes_ended() -> LwError {
+    changed_input()
+}
+
+/// Pass 3 saw other rows than pass 1.
+fn changed_input() -> LwError {
+    LwError::Data(
+        "the predictions read for the output differ from those joined (did an input file \
+         change during the call?)"
+            .into(),
+    )
+}
+
 /// The label columns of the predictions, in input order: each partition's labels (in its row
-/// order) interleaved as the routes say.
+/// order) and the default labels interleaved as the routes say.
 pub(super) struct Labeler {
     pub readers: Vec<LabelReader>,
     pub routes: Routes,
     pub schema: SchemaRef,
+    /// The labels of the rows routed `PENDING` (row 0) and `CLOSED` (row 1).
+    pub defaults: RecordBatch,
 }
 
 impl Labeler {
     /// Every route and every partition's labels used up? (Anything left means pass 3 saw other
     /// rows than pass 1 — e.g. an input file changed in between.)
     pub fn check_finished(&mut self) -> Result<()> {
-        let routes_left = match &mut self.routes {
-            Routes::Single => false,
-            Routes::Spilled { reader, .. } => match reader.as_mut() {
-                Some(r) => r.fill_buf().map(|b| !b.is_empty()).unwrap_or(true),
-                None => false,
-            },
-        };
+        let routes_left = self.routes.has_more();
         let mut labels_left = false;
         for r in &mut self.readers {
             labels_left |= r.has_rows()?;
         }
         if routes_left || labels_left {
-            return Err(LwError::Data(
-                "the predictions read for the output differ from those joined (did an input \
-                 file change during the call?)"
-                    .into(),
-            ));
+            return Err(changed_input());
         }
         Ok(())
     }
 
     /// Label columns of the next `n` prediction rows.
     pub fn next(&mut self, n: usize) -> Result<Vec<ArrayRef>> {
-        let ids = self.routes.next(n)?;
-        gather(&mut self.readers, &ids, &self.schema)
+        let mut window = self.next_window(&[n])?;
+        window
+            .pop()
+            .map_or_else(|| Err(internal()), |labels| labels.columns())
+    }
+
+    /// The labels of the next units of `sizes` rows each, in order: each partition's rows read
+    /// for all of them (partitions in parallel), to be interleaved with `UnitLabels::columns`.
+    pub fn next_window(&mut self, sizes: &[usize]) -> Result<Vec<UnitLabels>> {
+        let parts = self.readers.len();
+        let mut routes = Vec::with_capacity(sizes.len());
+        let mut counts = Vec::with_capacity(sizes.len());
+        for &n in sizes {
+            let ids = self.routes.next(n)?;
+            counts.push(count_routes(&ids, parts)?);
+            routes.push(ids);
+        }
+        // taken[p][u]: partition p's rows for unit u (`None`: none).
+        let taken: Vec<Vec<Option<RecordBatch>>> = self
+            .readers
+            .par_iter_mut()
+            .enumerate()
+            .map(|(p, reader)| {
+                counts
+                    .iter()
+                    .map(|c| (c[p] > 0).then(|| reader.take(c[p])).transpose())
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<_>>()?;
+        let units = routes
+            .into_iter()
+            .zip(counts)
+            .enumerate()
+            .map(|(u, (ids, counts))| UnitLabels {
+                used: taken.iter().filter_map(|t| t[u].clone()).collect(),
+                ids,
+                counts,
+                defaults: self.defaults.clone(),
+                schema: self.schema.clone(),
+            })
+            .collect();
+        Ok(units)
     }
 }
+
+/// The label rows of one unit of predictions, still grouped by partition.
+pub(super) struct UnitLabels {
+    /// Each row's route, in input order.
+    ids: Vec<u8>,
+    /// Rows per partition.
+    counts: Vec<usize>,
+    /// The partitions' rows (those with any), in partition order.
+    used: Vec<RecordBatch>,
+    defaults: RecordBatch,
+    schema: SchemaRef,
+}
+
+impl UnitLabels {
+    /// The label columns in input order.
+    pub fn columns(&self) -> Result<Vec<ArrayRef>> {
+        if self.ids.is_empty() {
+            return Ok(RecordBatch::new_empty(self.schema.clone())
+                .columns()
+                .to_vec());
+        }
+        let routed: usize = self.counts.iter().sum();
+        if self.used.len() == 1 && routed == self.ids.len() {
+            return Ok(self.used[0].columns().to_vec()); // one partition's rows, in order
+        }
+        let indices = gather_indices(&self.ids, &self.counts)?;
+        (0..self.schema.fields().len())
+            .map(|c| {
+                let mut pieces: Vec<&dyn Array> =
+                    self.used.iter().map(|b| b.column(c).as_ref()).collect();
+                pieces.push(self.defaults.column(c).as_ref());
+                gather_column(&pieces, &indices)
+            })
+            .collect()
+    }
+}
+
+/// Rows per partition among `ids` (the `PENDING` and `CLOSED` rows are in none).
+fn count_routes(ids: &[u8], parts: usize) -> Result<Vec<usize>> {
+    let mut counts = [0usize; 256];
+    for &p in ids {
+        counts[p as usize] += 1;
+    }
+    if counts[parts..PENDING as usize].iter().any(|&c| c > 0) {
+        return Err(LwError::Data(
+            "internal error: a route names no partition".into(),
+        ));
+    }
+    Ok(counts[..parts].to_vec())
+}
+
+/// A row group ready to write: its file and index, rows, source bytes and encoded labels.
+type Prepared = (usize, usize, usize, RowGroupBytes, Vec<ArrowColumnChunk>);
 
 /// Write the labeled predictions by copying the Parquet files' column chunks and encoding only
 /// the label columns (see the module comment for when this is valid).
@@ -149,6 +281,7 @@ pub(super) fn write_spliced(
     destination: &Destination,
     schema: &SchemaRef,
     metadata: &[(String, String)],
+    memory_limit: u64,
     progress: &mut Progress,
 ) -> Result<()> {
     let properties = writer_properties(schema, metadata);
@@ -159,68 +292,97 @@ pub(super) fn write_spliced(
         .map(|f| read_footer(f).map(|(_, meta)| meta))
         .collect::<Result<_>>()?;
     let source_schema = footers[0].file_metadata().schema_descr_ptr();
-    // Three stages on three threads: labels gathered, encoded, written here with the copied
-    // chunks (the gathering and the encoding cost about the same).
-    let work = footers.iter().enumerate().flat_map(|(f, meta)| {
-        meta.row_groups()
-            .iter()
-            .enumerate()
-            .map(move |(g, group)| (f, g, group.num_rows().max(0) as usize))
-    });
-    let labeled = work.map(|(f, g, rows)| Ok((f, g, rows, labeler.next(rows)?)));
+    let work: Vec<(usize, usize, usize)> = footers
+        .iter()
+        .enumerate()
+        .flat_map(|(f, meta)| {
+            meta.row_groups()
+                .iter()
+                .enumerate()
+                .map(move |(g, group)| (f, g, group.num_rows().max(0) as usize))
+        })
+        .collect();
+    // Row groups in windows: a window's source bytes are read and checked, and its labels
+    // gathered, interleaved and encoded, in parallel while the previous window is written
+    // here. Per row group: its source bytes (twice: the window being written holds them too)
+    // and its label rows twice (the partitions' pieces, then interleaved); two windows' worth
+    // takes at most half of the budget.
+    let label_row = 2 * crate::spill::row_width(&labeler.schema) + 4;
+    let largest = footers
+        .iter()
+        .flat_map(|meta| meta.row_groups())
+        .map(|g| 2 * g.compressed_size().max(0) as u64 + g.num_rows().max(0) as u64 * label_row)
+        .max()
+        .unwrap_or(0);
+    let threads = rayon::current_num_threads().max(1) as u64;
+    let window = (memory_limit / 2 / largest.max(1)).clamp(1, 2 * threads) as usize;
+    let mut pending = work.into_iter();
     let mut index = 0;
-    let encode = |(f, g, rows, columns): (usize, usize, usize, Vec<ArrayRef>)| {
-        index += 1;
-        Ok((f, g, rows, encoder.encode(index - 1, &columns)?))
+    let encoder = &encoder;
+    let produce = || {
+        let next: Vec<(usize, usize, usize)> = pending.by_ref().take(window).collect();
+        if next.is_empty() {
+            return Ok(None);
+        }
+        let sizes: Vec<usize> = next.iter().map(|w| w.2).collect();
+        let labels = labeler.next_window(&sizes)?;
+        let first = index;
+        index += next.len();
+        let encoded = next
+            .into_par_iter()
+            .zip(labels)
+            .enumerate()
+            .map(|(i, ((f, g, rows), labels))| {
+                crate::interrupt::check()?;
+                let copied = RowGroupBytes::load(&files[f], footers[f].row_group(g))?;
+                let encoded = encoder.encode(first + i, &labels.columns()?)?;
+                Ok((f, g, rows, copied, encoded))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(encoded))
     };
-    let mut open: Option<(usize, File)> = None; // the file whose chunks are being copied
+    let mut current: Option<usize> = None; // the file whose row groups are being copied
     let mut writer: Option<SpliceWriter> = None;
     let new_writer = |part: usize| {
         SpliceWriter::create(
             &destination.part_path(part),
             &source_schema,
-            &encoder,
+            encoder,
             schema,
             properties.clone(),
         )
     };
-    pipeline3(labeled, encode, |(f, g, rows, chunks)| {
-        crate::interrupt::check()?;
-        if open.as_ref().is_none_or(|(current, _)| *current != f) {
-            let name = files[f].display().to_string();
-            let file = File::open(&files[f]).map_err(|e| io_err(name, e))?;
+    let mut write = |(f, g, rows, copied, chunks): Prepared| {
+        if current != Some(f) {
             if destination.is_parts() {
                 if let Some(w) = writer.take() {
                     w.finish()?;
                 }
                 // Parts for files without row groups (skipped by the work list) come first.
-                let previous = open.as_ref().map_or(0, |(p, _)| p + 1);
+                let previous = current.map_or(0, |p| p + 1);
                 for empty in previous..f {
                     new_writer(empty)?.finish()?;
                 }
             }
-            open = Some((f, file));
+            current = Some(f);
         }
-        let (_, file) = open.as_ref().ok_or_else(internal)?;
         if writer.is_none() {
             writer = Some(new_writer(if destination.is_parts() { f } else { 0 })?);
         }
         let out = writer.as_mut().ok_or_else(internal)?;
-        out.write_row_group(
-            file,
-            &files[f].display().to_string(),
-            footers[f].row_group(g),
-            chunks,
-        )?;
+        out.write_row_group(&copied, footers[f].row_group(g), chunks)?;
         progress.advance(rows as u64);
         Ok(())
+    };
+    overlapped("labeled output", produce, |window: Vec<_>| {
+        window.into_iter().try_for_each(&mut write)
     })?;
     labeler.check_finished()?;
     if let Some(w) = writer.take() {
         w.finish()?;
     }
     // Files after the last one with rows (or every file, when none has rows) still get a part.
-    let written = open.as_ref().map_or(0, |(f, _)| f + 1);
+    let written = current.map_or(0, |f| f + 1);
     if destination.is_parts() {
         for empty in written..files.len() {
             new_writer(empty)?.finish()?;
@@ -413,46 +575,6 @@ impl LabelReader {
             _ => Ok(concat_batches(&pieces[0].schema(), &pieces)?),
         }
     }
-}
-
-/// Label columns for rows routed by `ids`: each partition's next rows, interleaved.
-fn gather(readers: &mut [LabelReader], ids: &[u8], schema: &SchemaRef) -> Result<Vec<ArrayRef>> {
-    if ids.is_empty() {
-        return Ok(RecordBatch::new_empty(schema.clone()).columns().to_vec());
-    }
-    let mut counts = vec![0usize; readers.len()];
-    for &p in ids {
-        let count = counts
-            .get_mut(p as usize)
-            .ok_or_else(|| LwError::Data("internal error: a route names no partition".into()))?;
-        *count += 1;
-    }
-    let mut used = Vec::new(); // each partition's next rows, in partition order
-    for (p, &c) in counts.iter().enumerate() {
-        if c > 0 {
-            used.push(readers[p].take(c)?);
-        }
-    }
-    if used.len() == 1 {
-        return Ok(used[0].columns().to_vec());
-    }
-    // Rows of partition p sit at `start[p]..` of the concatenation, in order.
-    let mut start = vec![0u32; readers.len()];
-    let mut offset = 0u32;
-    for (p, &c) in counts.iter().enumerate() {
-        start[p] = offset;
-        offset += c as u32;
-    }
-    let indices: UInt32Array = ids
-        .iter()
-        .map(|&p| {
-            start[p as usize] += 1;
-            start[p as usize] - 1
-        })
-        .collect::<Vec<u32>>()
-        .into();
-    let all = concat_batches(schema, &used)?;
-    Ok(take_record_batch(&all, &indices)?.columns().to_vec())
 }
 
 /// Is copying column chunks valid for these predictions files, and within `memory_limit`? A

@@ -9,7 +9,7 @@ mod table;
 pub use destination::Destination;
 pub use parquet_file::write_parquet;
 pub use parquet_stream::ParquetSink;
-pub use splice::{chunks_copyable, read_footer, ColumnEncoder, SpliceWriter};
+pub use splice::{chunks_copyable, read_footer, ColumnEncoder, RowGroupBytes, SpliceWriter};
 pub use table::TableBuilder;
 
 use arrow::datatypes::{DataType, Schema};

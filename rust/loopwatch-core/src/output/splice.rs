@@ -162,12 +162,30 @@ pub struct SpliceWriter {
 
 /// The bytes of one source row group, read with one call and addressed by file offsets (what
 /// `append_column` asks for), so copying a chunk costs no system calls.
-struct RowGroupBytes {
+#[derive(Clone)]
+pub struct RowGroupBytes {
     start: u64,
     data: Bytes,
 }
 
 impl RowGroupBytes {
+    /// Row group `group` of the file at `path`, read and checked (every chunk's page headers),
+    /// ready to be copied by `SpliceWriter::write_row_group` — on any thread.
+    pub fn load(path: &Path, group: &RowGroupMetaData) -> Result<RowGroupBytes> {
+        let name = path.display().to_string();
+        let source = File::open(path).map_err(|e| io_err(&name, e))?;
+        let bytes = Arc::new(RowGroupBytes::read(&source, group).map_err(|e| io_err(&name, e))?);
+        for column in group.columns() {
+            check_pages(&bytes, column, group.num_rows().max(0) as usize).map_err(|e| {
+                io_err(
+                    &name,
+                    format!("cannot decode column {}: {e}", column.column_path()),
+                )
+            })?;
+        }
+        Ok(Arc::unwrap_or_clone(bytes))
+    }
+
     fn read(source: &File, group: &RowGroupMetaData) -> Result<RowGroupBytes> {
         let ranges = group.columns().iter().map(|c| {
             let start = c.dictionary_page_offset().unwrap_or(c.data_page_offset());
@@ -247,24 +265,14 @@ impl SpliceWriter {
         Ok(SpliceWriter { writer })
     }
 
-    /// One output row group: `group`'s column chunks copied from `source` (named `name` in
-    /// errors), then `encoded`.
+    /// One output row group: `group`'s column chunks copied from `bytes` (loaded from the
+    /// source file), then `encoded`.
     pub fn write_row_group(
         &mut self,
-        source: &File,
-        name: &str,
+        bytes: &RowGroupBytes,
         group: &RowGroupMetaData,
         encoded: Vec<ArrowColumnChunk>,
     ) -> Result<()> {
-        let bytes = Arc::new(RowGroupBytes::read(source, group).map_err(|e| io_err(name, e))?);
-        for column in group.columns() {
-            check_pages(&bytes, column, group.num_rows().max(0) as usize).map_err(|e| {
-                io_err(
-                    name,
-                    format!("cannot decode column {}: {e}", column.column_path()),
-                )
-            })?;
-        }
         let mut out = self.writer.next_row_group()?;
         for column in group.columns() {
             let chunk = ColumnCloseResult {
@@ -275,7 +283,7 @@ impl SpliceWriter {
                 column_index: None,
                 offset_index: None,
             };
-            out.append_column(bytes.as_ref(), chunk)?;
+            out.append_column(bytes, chunk)?;
         }
         for chunk in encoded {
             chunk.append_to_row_group(&mut out)?;
