@@ -47,13 +47,16 @@ def test_demo_is_deterministic_across_processes(tmp_path: Path) -> None:
 def _child_join(queue: multiprocessing.Queue[int]) -> None:
     table = pa.table({"k": [1, 2, 3], "ts": [0, 1, 2]})
     out = lw.label_join(table, table, on="k", windows=[1])
-    queue.put(out.num_rows)
+    # The bounded-memory path too, spilling (several partitions, its output threads).
+    streamed = lw.label_join(table, table, on="k", windows=[1], memory_limit=1)
+    queue.put(out.num_rows + streamed.num_rows)
 
 
 def test_works_in_a_forked_child_after_use_in_the_parent() -> None:
     # A rayon pool started before fork() hangs the child unless it is rebuilt there.
     table = pa.table({"k": [1, 2], "ts": [0, 1]})
     lw.label_join(table, table, on="k", windows=[1])
+    lw.label_join(table, table, on="k", windows=[1], memory_limit=1)
     context = multiprocessing.get_context("fork")
     queue: multiprocessing.Queue[int] = context.Queue()
     child = context.Process(target=_child_join, args=(queue,))
@@ -61,7 +64,7 @@ def test_works_in_a_forked_child_after_use_in_the_parent() -> None:
     try:
         child.join(timeout=60)
         assert child.exitcode == 0, "the forked child hung or failed"
-        assert queue.get(timeout=5) == 3
+        assert queue.get(timeout=5) == 6
     finally:
         if child.is_alive():
             child.kill()

@@ -237,6 +237,40 @@ def test_logs_across_reader_batches_and_many_partitions(
     assert_same(lw, pq.read_table(target), want, "directory in, Parquet out")
 
 
+# Watermark A = 100 (the one event's time), windows 10 and 30: W_max = 30.
+EDGE_PRED = pa.table(
+    {
+        "k": [2, 2, 3, 3, 4, 5, 6, None, 7, 8, 8],
+        "ts": [70, 71, 100, 101, -(2**63), 2**63 - 1, 69, 50, None, 90, 95],
+    }
+)
+EDGE_FB = pa.table({"k": [1], "ts": [100]})
+
+
+@pytest.mark.parametrize("attribution", ["last", "first", "all"])
+@pytest.mark.parametrize("limit", [1, 10**12])
+def test_predictions_settled_by_their_time_at_the_edges(
+    lw: ModuleType, attribution: str, limit: int
+) -> None:
+    # No key has a prediction and an event: every label follows from times alone — closed at
+    # t <= A - W_max = 70 (0, 0), open after it (routed to a partition), pending after A or
+    # invalid — except that under last-touch 95 closes 90's 30-unit window (90 <= A).
+    kw: dict[str, Any] = {"on": "k", "windows": [10, 30], "attribution": attribution}
+    want = lw.label_join(EDGE_PRED, EDGE_FB, **kw)
+    got = lw.label_join(EDGE_PRED, EDGE_FB, **kw, memory_limit=limit)
+    assert_same(lw, got, want, f"memory_limit={limit}")
+    closed_by_95 = 0 if attribution == "last" else None
+    assert got.column("label_10").to_pylist() == [0, 0, None, None, 0, None, 0, None, None, 0, None]
+    assert got.column("label_30").to_pylist() == (
+        [0, None, None, None, 0, None, 0, None, None, closed_by_95, None]
+    )
+    assert got.column("feedback_count").to_pylist() == [0] * 11
+    assert got.column("first_feedback_delay").null_count == 11
+    stats = lw.join_stats(got)
+    assert stats["predictions"] == {"total": 11, "invalid": 2}
+    assert stats["events"]["orphan"] == 1
+
+
 def test_size_strings_and_environment_budget(
     lw: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,6 +1,6 @@
 //! A source cut into pieces that can be read independently — Parquet row groups, slices of
 //! in-memory batches — so that several threads decode at once while the results are still used
-//! in input order (`crate::pipeline::in_windows`).
+//! in input order (`crate::pipeline::overlapped`).
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -114,6 +114,11 @@ impl<'a> Units<'a> {
             columns: columns.map(|c| c.to_vec()),
             list,
         })
+    }
+
+    /// Does every unit come from an in-memory batch (small slices, never a whole row group)?
+    pub fn in_memory(&self) -> bool {
+        matches!(self.source, BatchSource::Memory(_))
     }
 
     /// Rows of the largest unit.

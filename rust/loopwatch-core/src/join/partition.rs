@@ -38,6 +38,11 @@ impl HashFilter {
         }
     }
 
+    /// Bytes held.
+    pub fn bytes(&self) -> u64 {
+        self.words.len() as u64 * 8
+    }
+
     #[inline]
     pub fn insert(&mut self, hash: u64) {
         let (word, bits) = self.slot(hash);

@@ -5,7 +5,7 @@
 //! last-touch a later prediction of its key may close them). Every other valid prediction at
 //! or before `A` is *closed*: its key has no event and `t <= A - W_max`, so every window is
 //! closed and nothing is credited (labels 0, count 0). Invalid predictions and those after `A`
-//! are *pending* (labels null, count 0). Pass 1 routes only the rest to the partitions; the
+//! are *pending* (labels null, count 0). Pass 2 routes only the rest to the partitions; the
 //! settled ones keep just their route (`PENDING` / `CLOSED`), and their counts are added to the
 //! partitions' counts.
 //!
@@ -27,7 +27,7 @@ use crate::error::Result;
 use crate::normalize::Chunk;
 use crate::spill::partition_of;
 
-/// How pass 1 routes predictions.
+/// How pass 2 routes predictions.
 pub(super) struct Settle<'a> {
     pub watermark: Option<i64>,
     pub max_window: i64,

@@ -87,9 +87,6 @@ pub fn label_join_streaming(
         // should fit that thread's share of the budget.
         parts = partitions_for(need, stream.memory_limit / threads);
     }
-    // As many partitions at once as fit the budget together (fewer when the partition count
-    // is capped and each holds more than a thread's share).
-    let at_once = (stream.memory_limit / need.div_ceil(parts as u64).max(1)).clamp(1, threads);
     if let Some(dir) = &stream.tmp_dir {
         TempDir::check_parent(dir)?; // a typo shows now, not once the data outgrows the budget
     }
@@ -115,7 +112,6 @@ pub fn label_join_streaming(
     let mut progress = Progress::new("label_join", 2 * pred_rows + fb_rows, stream.progress);
     let mut stages = Stages::start();
     stages.count("partitions", parts);
-    stages.count("partitions at once", at_once as usize);
 
     // 1. Split the feedback by key hash. The default watermark comes with this pass, and so
     //    does a filter of the keys that have feedback.
@@ -127,6 +123,8 @@ pub fn label_join_streaming(
         schema: &fb_proj,
     };
     let mut filter = HashFilter::sized(fb_rows, stream.memory_limit / 8);
+    // What the passes may hold besides the filter.
+    let split_budget = stream.memory_limit.saturating_sub(filter.bytes());
     let mut latest: Option<i64> = None;
     let route_feedback = |chunk: &Chunk| {
         let hashes = chunk.key_hashes(u64::MAX);
@@ -147,7 +145,7 @@ pub fn label_join_streaming(
     split_side(
         &feedback_side,
         &mut fb_parts,
-        stream.memory_limit,
+        split_budget,
         route_feedback,
         |ids, (batch_latest, hashes)| {
             latest = latest.max(batch_latest);
@@ -175,6 +173,7 @@ pub fn label_join_streaming(
     let mut pred_parts = new_parts("predictions", &pred_proj);
     let mut routes = Routes::new(temp.as_ref())?;
     let mut settled = Settled::default();
+    let mut seen = 0u64;
     let predictions_side = Side {
         source: &predictions,
         columns: &pred_columns,
@@ -184,10 +183,11 @@ pub fn label_join_streaming(
     split_side(
         &predictions_side,
         &mut pred_parts,
-        stream.memory_limit,
+        split_budget,
         |chunk| settle.route(chunk),
         |ids, batch_settled| {
             routes.record(ids)?;
+            seen += ids.len() as u64;
             settled.add(&batch_settled);
             progress.advance(ids.len() as u64);
             Ok(())
@@ -196,8 +196,15 @@ pub fn label_join_streaming(
     for part in &mut pred_parts {
         part.seal()?;
     }
+    drop(filter); // not needed by the joins, which take the whole budget
     stages.mark("split predictions");
-    stages.count("predictions routed", (pred_rows - settled.total()) as usize);
+    let routed = seen - settled.total();
+    stages.count("predictions routed", routed as usize);
+    // As many partitions at once as fit the budget together (fewer when the partition count
+    // is capped and each holds more than a thread's share), by the rows actually routed.
+    let need = join_state_bytes(routed, &pred_proj, fb_rows, &fb_proj);
+    let at_once = (stream.memory_limit / need.div_ceil(parts as u64).max(1)).clamp(1, threads);
+    stages.count("partitions at once", at_once as usize);
 
     // 3. Join the partitions; keep each one's label columns in its row order.
     let label_count = plan.output_fields().len();

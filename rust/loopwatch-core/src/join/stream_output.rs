@@ -1,14 +1,15 @@
-//! Pass 3 of the streaming join: the labeled rows, in input order.
+//! Pass 4 of the streaming join: the labeled rows, in input order.
 //!
-//! Each prediction row's partition was recorded in pass 1 (`Routes`); replaying it says which
-//! partition's labels come next, so the key columns are not decoded again. Two writers:
+//! Each prediction row's route was recorded in pass 2 (`Routes`); replaying it says whether
+//! the row's labels are the next of some partition's or the default labels of a settled row
+//! (`PENDING`, `CLOSED`), so the key columns are not decoded again. Two writers:
 //! - `write_spliced`: Parquet predictions to Parquet, all parts with one Parquet schema — each
 //!   input row group becomes an output row group, its column chunks copied byte for byte, only
 //!   the label columns encoded (no decoding of the predictions at all);
 //! - `write_decoded`: anything else — predictions read again, label columns appended, encoded.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -43,14 +44,17 @@ pub(super) const CLOSED: u8 = 255;
 // A route is one byte: partitions, then the two codes above.
 const _: () = assert!(crate::spill::MAX_PARTITIONS <= PENDING as u64);
 
-/// The route of every prediction row, in input order: recorded while splitting (pass 1),
-/// replayed when writing (pass 3). One byte per row: in memory when nothing spills, else
+/// The route of every prediction row, in input order: recorded while splitting (pass 2),
+/// replayed when writing (pass 4). One byte per row: in memory when nothing spills, else
 /// spilled with the partitions.
-pub(super) enum Routes {
-    Memory {
-        bytes: Vec<u8>,
-        read: usize,
-    },
+pub(super) struct Routes {
+    store: RouteStore,
+    recorded: u64,
+    replayed: u64,
+}
+
+enum RouteStore {
+    Memory(Vec<u8>),
     Spilled {
         path: PathBuf,
         writer: Option<BufWriter<File>>,
@@ -60,48 +64,56 @@ pub(super) enum Routes {
 
 impl Routes {
     pub fn new(temp: Option<&TempDir>) -> Result<Routes> {
-        match temp {
+        let store = match temp {
             Some(dir) => {
                 let path = dir.path().join("routes.bin");
                 let file =
                     File::create(&path).map_err(|e| io_err(path.display().to_string(), e))?;
-                Ok(Routes::Spilled {
+                RouteStore::Spilled {
                     path,
                     writer: Some(BufWriter::with_capacity(1 << 20, file)),
                     reader: None,
-                })
+                }
             }
-            None => Ok(Routes::Memory {
-                bytes: Vec::new(),
-                read: 0,
-            }),
-        }
+            None => RouteStore::Memory(Vec::new()),
+        };
+        Ok(Routes {
+            store,
+            recorded: 0,
+            replayed: 0,
+        })
     }
 
     pub fn record(&mut self, ids: &[u8]) -> Result<()> {
-        match self {
-            Routes::Memory { bytes, .. } => bytes.extend_from_slice(ids),
-            Routes::Spilled {
+        match &mut self.store {
+            RouteStore::Memory(bytes) => bytes.extend_from_slice(ids),
+            RouteStore::Spilled {
                 path,
                 writer: Some(w),
                 ..
             } => w
                 .write_all(ids)
                 .map_err(|e| io_err(path.display().to_string(), e))?,
-            Routes::Spilled { .. } => return Err(internal()),
+            RouteStore::Spilled { .. } => {
+                return Err(LwError::Data(
+                    "internal error: routes recorded after replaying began".into(),
+                ))
+            }
         }
+        self.recorded += ids.len() as u64;
         Ok(())
     }
 
     /// The routes of the next `n` rows (the recording is finished on the first call).
     pub fn next(&mut self, n: usize) -> Result<Vec<u8>> {
-        match self {
-            Routes::Memory { bytes, read } => {
-                let routes = bytes.get(*read..*read + n).ok_or_else(routes_ended)?;
-                *read += n;
-                Ok(routes.to_vec())
-            }
-            Routes::Spilled {
+        let start = self.replayed;
+        if start + n as u64 > self.recorded {
+            return Err(changed_input());
+        }
+        self.replayed += n as u64;
+        match &mut self.store {
+            RouteStore::Memory(bytes) => Ok(bytes[start as usize..start as usize + n].to_vec()),
+            RouteStore::Spilled {
                 path,
                 writer,
                 reader,
@@ -116,7 +128,7 @@ impl Routes {
                 }
                 let mut bytes = vec![0u8; n];
                 if let Some(r) = reader.as_mut() {
-                    r.read_exact(&mut bytes).map_err(|_| routes_ended())?;
+                    r.read_exact(&mut bytes).map_err(|e| io_err(name(), e))?;
                 }
                 Ok(bytes)
             }
@@ -124,22 +136,12 @@ impl Routes {
     }
 
     /// Are routes left to replay?
-    fn has_more(&mut self) -> bool {
-        match self {
-            Routes::Memory { bytes, read } => *read < bytes.len(),
-            Routes::Spilled { reader, .. } => match reader.as_mut() {
-                Some(r) => r.fill_buf().map(|b| !b.is_empty()).unwrap_or(true),
-                None => false,
-            },
-        }
+    fn has_more(&self) -> bool {
+        self.replayed < self.recorded
     }
 }
 
-fn routes_ended() -> LwError {
-    changed_input()
-}
-
-/// Pass 3 saw other rows than pass 1.
+/// Pass 4 saw other rows than pass 2.
 fn changed_input() -> LwError {
     LwError::Data(
         "the predictions read for the output differ from those joined (did an input file \
@@ -159,8 +161,8 @@ pub(super) struct Labeler {
 }
 
 impl Labeler {
-    /// Every route and every partition's labels used up? (Anything left means pass 3 saw other
-    /// rows than pass 1 — e.g. an input file changed in between.)
+    /// Every route and every partition's labels used up? (Anything left means pass 4 saw other
+    /// rows than pass 2 — e.g. an input file changed in between.)
     pub fn check_finished(&mut self) -> Result<()> {
         let routes_left = self.routes.has_more();
         let mut labels_left = false;
@@ -173,17 +175,24 @@ impl Labeler {
         Ok(())
     }
 
-    /// Label columns of the next `n` prediction rows.
+    /// Label columns of the next `n` prediction rows, read on this thread (which need not be
+    /// one of the pool's: `write_decoded` calls it from a plain helper thread).
     pub fn next(&mut self, n: usize) -> Result<Vec<ArrayRef>> {
-        let mut window = self.next_window(&[n])?;
-        window
-            .pop()
-            .map_or_else(|| Err(internal()), |labels| labels.columns())
+        let mut window = self.read_window(&[n], false)?;
+        let labels = window.pop().ok_or_else(|| {
+            LwError::Data("internal error: no labels for a batch of predictions".into())
+        })?;
+        labels.columns()
     }
 
     /// The labels of the next units of `sizes` rows each, in order: each partition's rows read
-    /// for all of them (partitions in parallel), to be interleaved with `UnitLabels::columns`.
+    /// for all of them (partitions in parallel, on the pool), to be interleaved with
+    /// `UnitLabels::columns`.
     pub fn next_window(&mut self, sizes: &[usize]) -> Result<Vec<UnitLabels>> {
+        self.read_window(sizes, true)
+    }
+
+    fn read_window(&mut self, sizes: &[usize], parallel: bool) -> Result<Vec<UnitLabels>> {
         let parts = self.readers.len();
         let mut routes = Vec::with_capacity(sizes.len());
         let mut counts = Vec::with_capacity(sizes.len());
@@ -193,17 +202,25 @@ impl Labeler {
             routes.push(ids);
         }
         // taken[p][u]: partition p's rows for unit u (`None`: none).
-        let taken: Vec<Vec<Option<RecordBatch>>> = self
-            .readers
-            .par_iter_mut()
-            .enumerate()
-            .map(|(p, reader)| {
-                counts
-                    .iter()
-                    .map(|c| (c[p] > 0).then(|| reader.take(c[p])).transpose())
-                    .collect::<Result<Vec<_>>>()
-            })
-            .collect::<Result<_>>()?;
+        let take = |(p, reader): (usize, &mut LabelReader)| {
+            counts
+                .iter()
+                .map(|c| (c[p] > 0).then(|| reader.take(c[p])).transpose())
+                .collect::<Result<Vec<_>>>()
+        };
+        let taken: Vec<Vec<Option<RecordBatch>>> = if parallel {
+            self.readers
+                .par_iter_mut()
+                .enumerate()
+                .map(take)
+                .collect::<Result<_>>()?
+        } else {
+            self.readers
+                .iter_mut()
+                .enumerate()
+                .map(take)
+                .collect::<Result<_>>()?
+        };
         let units = routes
             .into_iter()
             .zip(counts)
@@ -311,7 +328,10 @@ pub(super) fn write_spliced(
     let largest = footers
         .iter()
         .flat_map(|meta| meta.row_groups())
-        .map(|g| 2 * g.compressed_size().max(0) as u64 + g.num_rows().max(0) as u64 * label_row)
+        .map(|g| {
+            (2 * g.compressed_size().max(0) as u64)
+                .saturating_add((g.num_rows().max(0) as u64).saturating_mul(label_row))
+        })
         .max()
         .unwrap_or(0);
     let threads = rayon::current_num_threads().max(1) as u64;

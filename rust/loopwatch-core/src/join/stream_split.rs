@@ -1,4 +1,4 @@
-//! Pass 1 of the streaming join: one side read, each row routed — to a partition by its key
+//! Passes 1 and 2 of the streaming join: one side read, each row routed — to a partition by its key
 //! hash, or (predictions whose labels follow from their time alone) to none — and the routed
 //! rows appended to their partitions in input order.
 //!
@@ -49,8 +49,10 @@ struct SplitBatch<S> {
 /// summary of the batch; `on_batch` then sees every batch's routes and summary in input order.
 ///
 /// Units are decoded `window` at a time, `window` sized so that two windows' rows (one being
-/// decoded, one being appended) take at most half of `memory_limit`. A source whose units are
-/// too large for that (a huge row group) is read batch by batch on this thread instead.
+/// decoded, one being appended: each row's columns twice — decoded, then grouped — its hash
+/// and route) take at most half of `memory_limit`. A Parquet source whose row groups are too
+/// large for that is read batch by batch on this thread instead. (In-memory units are slices
+/// of at most a reader batch: at least one at a time.)
 pub(super) fn split_side<S: Send>(
     side: &Side,
     parts: &mut [Partition],
@@ -59,9 +61,13 @@ pub(super) fn split_side<S: Send>(
     mut on_batch: impl FnMut(&[u8], S) -> Result<()> + Send,
 ) -> Result<()> {
     let units = Units::new(side.source, Some(side.columns), side.layout.input)?;
-    let unit_bytes = units.max_rows() as u64 * (crate::spill::row_width(side.schema) + 2);
+    let row_bytes = 2 * crate::spill::row_width(side.schema) + 16;
+    let unit_bytes = (units.max_rows() as u64).saturating_mul(row_bytes);
     let threads = rayon::current_num_threads().max(1) as u64;
-    let window = (memory_limit / 4 / unit_bytes.max(1)).min(2 * threads);
+    let mut window = (memory_limit / 4 / unit_bytes.max(1)).min(2 * threads);
+    if units.in_memory() {
+        window = window.max(1);
+    }
     let count = parts.len();
     let split_batches = |batches: Vec<RecordBatch>| -> Result<Vec<SplitBatch<S>>> {
         crate::interrupt::check()?;
