@@ -124,12 +124,17 @@ def label_join(
     ``threads`` caps the worker threads (default: all cores); results never depend on it.
 
     **Scale.** Parquet predictions (or an explicit ``memory_limit``) take the bounded-memory
-    path: both inputs are read batch by batch (only the key and time columns at first), split
-    by key hash into as many partitions as the ``memory_limit`` budget needs (bytes or a string
-    such as ``"2GiB"``; default ``LOOPWATCH_MEMORY_LIMIT`` or a quarter of the machine's
-    memory), spilled to a private directory under ``tmp_dir`` (default: the system's) when more
-    than one is needed, joined as many at a time as fit the budget, and written out in input
-    order — to ``output`` directly, which appears only when complete. The temporary directory
+    path: both inputs are read by row groups in parallel (only the key and time columns at
+    first) and split by key hash into as many partitions as the ``memory_limit`` budget needs
+    (bytes or a string such as ``"2GiB"``; default ``LOOPWATCH_MEMORY_LIMIT`` or a quarter of
+    the machine's memory), spilled to a private directory under ``tmp_dir`` (default: the
+    system's) when more than one is needed. Only predictions whose labels need the join go to
+    the partitions: those whose key has feedback, and those whose windows are still open at
+    the watermark ``A``; every other valid prediction at or before ``A`` has all its windows
+    closed with nothing credited (labels 0), and invalid ones or those after ``A`` are pending
+    (labels null), so one byte a row records that. The partitions are joined as many at a time
+    as fit the budget, and the rows written out in input order — to ``output`` directly, which
+    appears only when complete. The temporary directory
     is removed on success, on error and on Ctrl-C (which stops the call within a batch or a
     partition and raises ``KeyboardInterrupt``).
     ``progress=True`` draws a progress bar over rows read on stderr (and takes this path too).

@@ -26,7 +26,7 @@ use super::interleave::{gather_column, gather_indices};
 use crate::error::{io_err, LwError, Result};
 use crate::input::BatchSource;
 use crate::output::{
-    read_footer, writer_properties, ColumnEncoder, Destination, ParquetSink, RowGroupBytes,
+    check_row_group, read_footer, writer_properties, ColumnEncoder, Destination, ParquetSink,
     SpliceWriter,
 };
 use crate::pipeline::{overlapped, pipeline};
@@ -287,8 +287,8 @@ fn count_routes(ids: &[u8], parts: usize) -> Result<Vec<usize>> {
     Ok(counts[..parts].to_vec())
 }
 
-/// A row group ready to write: its file and index, rows, source bytes and encoded labels.
-type Prepared = (usize, usize, usize, RowGroupBytes, Vec<ArrowColumnChunk>);
+/// A row group ready to write: its file and index, rows and encoded labels.
+type Prepared = (usize, usize, usize, Vec<ArrowColumnChunk>);
 
 /// Write the labeled predictions by copying the Parquet files' column chunks and encoding only
 /// the label columns (see the module comment for when this is valid).
@@ -319,11 +319,11 @@ pub(super) fn write_spliced(
                 .map(move |(g, group)| (f, g, group.num_rows().max(0) as usize))
         })
         .collect();
-    // Row groups in windows: a window's source bytes are read and checked, and its labels
-    // gathered, interleaved and encoded, in parallel while the previous window is written
-    // here. Per row group: its source bytes (twice: the window being written holds them too)
-    // and its label rows twice (the partitions' pieces, then interleaved); two windows' worth
-    // takes at most half of the budget.
+    // Row groups in windows: a window's source chunks are checked (page headers), and its
+    // labels gathered, interleaved and encoded, in parallel while the previous window is
+    // written here (its chunks copied file to file). Per row group, counted generously: twice
+    // its compressed size and its label rows twice (the partitions' pieces, then interleaved);
+    // two windows' worth takes at most half of the budget.
     let label_row = 2 * crate::spill::row_width(&labeler.schema) + 4;
     let largest = footers
         .iter()
@@ -354,9 +354,9 @@ pub(super) fn write_spliced(
             .enumerate()
             .map(|(i, ((f, g, rows), labels))| {
                 crate::interrupt::check()?;
-                let copied = RowGroupBytes::load(&files[f], footers[f].row_group(g))?;
+                check_row_group(&files[f], footers[f].row_group(g))?;
                 let encoded = encoder.encode(first + i, &labels.columns()?)?;
-                Ok((f, g, rows, copied, encoded))
+                Ok((f, g, rows, encoded))
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Some(encoded))
@@ -372,7 +372,7 @@ pub(super) fn write_spliced(
             properties.clone(),
         )
     };
-    let mut write = |(f, g, rows, copied, chunks): Prepared| {
+    let mut write = |(f, g, rows, chunks): Prepared| {
         if current != Some(f) {
             if destination.is_parts() {
                 if let Some(w) = writer.take() {
@@ -390,7 +390,7 @@ pub(super) fn write_spliced(
             writer = Some(new_writer(if destination.is_parts() { f } else { 0 })?);
         }
         let out = writer.as_mut().ok_or_else(internal)?;
-        out.write_row_group(&copied, footers[f].row_group(g), chunks)?;
+        out.write_row_group(&files[f], footers[f].row_group(g), chunks)?;
         progress.advance(rows as u64);
         Ok(())
     };

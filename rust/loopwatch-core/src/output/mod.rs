@@ -4,12 +4,13 @@ mod destination;
 mod parquet_file;
 mod parquet_stream;
 mod splice;
+mod splice_file;
 mod table;
 
 pub use destination::Destination;
 pub use parquet_file::write_parquet;
 pub use parquet_stream::ParquetSink;
-pub use splice::{chunks_copyable, read_footer, ColumnEncoder, RowGroupBytes, SpliceWriter};
+pub use splice::{check_row_group, chunks_copyable, read_footer, ColumnEncoder, SpliceWriter};
 pub use table::TableBuilder;
 
 use arrow::datatypes::{DataType, Schema};

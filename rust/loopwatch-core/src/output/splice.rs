@@ -7,14 +7,12 @@
 //! them with the first file's column types.
 
 use std::fs::File;
-use std::io::BufWriter;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::ArrayRef;
 use arrow::datatypes::{Schema, SchemaRef};
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
 use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter};
 use parquet::column::page::PageReader;
@@ -29,6 +27,7 @@ use parquet::file::serialized_reader::SerializedPageReader;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::{SchemaDescriptor, Type};
 
+use super::splice_file::{Copy, SpliceFile};
 use crate::error::{io_err, LwError, Result};
 
 /// The footer of a Parquet file (for its row groups and column chunks).
@@ -81,12 +80,12 @@ pub fn chunks_copyable(
 /// A chunk is copied without decoding, but not blindly: its page headers must parse, fit the
 /// chunk and hold as many values as the footer says. (A damaged byte inside a compressed page
 /// is copied as the input holds it: the output is then exactly as readable as the input.)
-fn check_pages(
-    bytes: &Arc<RowGroupBytes>,
+fn check_pages<R: ChunkReader>(
+    source: &Arc<R>,
     column: &ColumnChunkMetaData,
     rows: usize,
 ) -> Result<()> {
-    let mut pages = SerializedPageReader::new(bytes.clone(), column, rows, None)?;
+    let mut pages = SerializedPageReader::new(source.clone(), column, rows, None)?;
     let mut values = 0usize;
     while let Some(page) = pages.peek_next_page()? {
         if !page.is_dict {
@@ -157,89 +156,53 @@ impl ColumnEncoder {
 
 /// A Parquet file written row group by row group: a source row group's chunks, then new ones.
 pub struct SpliceWriter {
-    writer: SerializedFileWriter<BufWriter<File>>,
+    writer: SerializedFileWriter<SpliceFile>,
 }
 
-/// The bytes of one source row group, read with one call and addressed by file offsets (what
-/// `append_column` asks for), so copying a chunk costs no system calls.
-#[derive(Clone)]
-pub struct RowGroupBytes {
-    start: u64,
-    data: Bytes,
-}
-
-impl RowGroupBytes {
-    /// Row group `group` of the file at `path`, read and checked (every chunk's page headers),
-    /// ready to be copied by `SpliceWriter::write_row_group` — on any thread.
-    pub fn load(path: &Path, group: &RowGroupMetaData) -> Result<RowGroupBytes> {
-        let name = path.display().to_string();
-        let source = File::open(path).map_err(|e| io_err(&name, e))?;
-        let bytes = Arc::new(RowGroupBytes::read(&source, group).map_err(|e| io_err(&name, e))?);
-        for column in group.columns() {
-            check_pages(&bytes, column, group.num_rows().max(0) as usize).map_err(|e| {
-                io_err(
-                    &name,
-                    format!("cannot decode column {}: {e}", column.column_path()),
-                )
-            })?;
-        }
-        Ok(Arc::unwrap_or_clone(bytes))
-    }
-
-    fn read(source: &File, group: &RowGroupMetaData) -> Result<RowGroupBytes> {
-        let ranges = group.columns().iter().map(|c| {
-            let start = c.dictionary_page_offset().unwrap_or(c.data_page_offset());
-            (
-                start.max(0) as u64,
-                start.max(0) as u64 + c.compressed_size().max(0) as u64,
+/// Check row group `group` of the file at `path` before its chunks are copied: every chunk's
+/// page headers are read (not the pages) — on any thread.
+pub fn check_row_group(path: &Path, group: &RowGroupMetaData) -> Result<()> {
+    let name = path.display().to_string();
+    let source = Arc::new(File::open(path).map_err(|e| io_err(&name, e))?);
+    for column in group.columns() {
+        check_pages(&source, column, group.num_rows().max(0) as usize).map_err(|e| {
+            io_err(
+                &name,
+                format!("cannot decode column {}: {e}", column.column_path()),
             )
-        });
-        let (start, end) = ranges.fold((u64::MAX, 0), |(s, e), (a, b)| (s.min(a), e.max(b)));
-        if start >= end {
-            return Ok(RowGroupBytes {
-                start: 0,
-                data: Bytes::new(),
-            });
-        }
-        let mut data = vec![0u8; (end - start) as usize];
-        source
-            .read_exact_at(&mut data, start)
-            .map_err(|e| LwError::Data(format!("cannot read a row group: {e}")))?;
-        Ok(RowGroupBytes {
-            start,
-            data: data.into(),
-        })
+        })?;
     }
+    Ok(())
 }
 
-impl Length for RowGroupBytes {
+/// What the Parquet writer copies for a spliced chunk: placeholders, which `SpliceFile` drops
+/// (it copies the source's bytes itself).
+struct Placeholders;
+
+impl Length for Placeholders {
     fn len(&self) -> u64 {
-        self.start + self.data.len() as u64
+        u64::MAX
     }
 }
 
-impl ChunkReader for RowGroupBytes {
-    type T = bytes::buf::Reader<Bytes>;
+impl ChunkReader for Placeholders {
+    type T = Placeholders;
 
-    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
-        Ok(self.get_bytes(start, 0)?.reader())
+    fn get_read(&self, _start: u64) -> parquet::errors::Result<Self::T> {
+        Ok(Placeholders)
     }
 
-    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
-        let from = start
-            .checked_sub(self.start)
-            .filter(|&f| f as usize <= self.data.len())
-            .ok_or_else(|| ParquetError::General(format!("offset {start} outside the row group")))?
-            as usize;
-        let to = if length == 0 {
-            self.data.len()
-        } else {
-            from + length
-        };
-        if to > self.data.len() {
-            return Err(ParquetError::General("read past the row group".into()));
-        }
-        Ok(self.data.slice(from..to))
+    fn get_bytes(&self, _start: u64, _length: usize) -> parquet::errors::Result<Bytes> {
+        Err(ParquetError::General(
+            "internal error: spliced chunks are not read".into(),
+        ))
+    }
+}
+
+impl std::io::Read for Placeholders {
+    /// Any bytes will do (they are dropped): the buffer is left as it is.
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        Ok(buf.len())
     }
 }
 
@@ -260,19 +223,38 @@ impl SpliceWriter {
             .build()?;
         add_encoded_arrow_schema_to_metadata(schema, &mut properties);
         let file = File::create(path).map_err(|e| io_err(path.display().to_string(), e))?;
-        let file = BufWriter::with_capacity(4 << 20, file);
+        let file = SpliceFile::new(file);
         let writer = SerializedFileWriter::new(file, Arc::new(root), Arc::new(properties))?;
         Ok(SpliceWriter { writer })
     }
 
-    /// One output row group: `group`'s column chunks copied from `bytes` (loaded from the
-    /// source file), then `encoded`.
+    /// One output row group: `group`'s column chunks copied from the file at `source` (checked
+    /// by `check_row_group`), then `encoded`.
     pub fn write_row_group(
         &mut self,
-        bytes: &RowGroupBytes,
+        source: &Path,
         group: &RowGroupMetaData,
         encoded: Vec<ArrowColumnChunk>,
     ) -> Result<()> {
+        let name = source.display().to_string();
+        // The copied chunks' places in the output: one after another from the current end.
+        let mut starts = Vec::with_capacity(group.columns().len());
+        let mut at = self.writer.bytes_written() as u64;
+        for column in group.columns() {
+            let len = column.compressed_size().max(0) as u64;
+            self.writer
+                .inner_mut()
+                .expect(Copy {
+                    start: at,
+                    len,
+                    // Each copy reads through its own handle (its own file offset).
+                    source: File::open(source).map_err(|e| io_err(&name, e))?,
+                    offset: chunk_start(column),
+                })
+                .map_err(|e| io_err(&name, e))?;
+            starts.push(at);
+            at += len;
+        }
         let mut out = self.writer.next_row_group()?;
         for column in group.columns() {
             let chunk = ColumnCloseResult {
@@ -283,17 +265,36 @@ impl SpliceWriter {
                 column_index: None,
                 offset_index: None,
             };
-            out.append_column(bytes, chunk)?;
+            out.append_column(&Placeholders, chunk)?;
         }
         for chunk in encoded {
             chunk.append_to_row_group(&mut out)?;
         }
-        out.close()?;
+        let written = out.close()?;
+        // The writer put each chunk where its copy went (else the footer would point elsewhere).
+        for (column, &start) in written.columns().iter().zip(&starts) {
+            if chunk_start(column) != start {
+                return Err(LwError::Data(
+                    "internal error: a copied column chunk is not where the footer says".into(),
+                ));
+            }
+        }
         Ok(())
     }
 
     pub fn finish(self) -> Result<()> {
-        self.writer.close()?;
+        let file = self.writer.into_inner()?; // the footer written and flushed through
+
+        file.finish()
+            .map_err(|e| LwError::Data(format!("cannot write the output: {e}")))?;
         Ok(())
     }
+}
+
+/// Where a column chunk's bytes begin: its dictionary page, if any, else its first data page.
+fn chunk_start(column: &ColumnChunkMetaData) -> u64 {
+    column
+        .dictionary_page_offset()
+        .unwrap_or(column.data_page_offset())
+        .max(0) as u64
 }
