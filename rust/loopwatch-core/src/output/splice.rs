@@ -7,7 +7,7 @@
 //! them with the first file's column types.
 
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::ArrayRef;
@@ -157,6 +157,9 @@ impl ColumnEncoder {
 /// A Parquet file written row group by row group: a source row group's chunks, then new ones.
 pub struct SpliceWriter {
     writer: SerializedFileWriter<SpliceFile>,
+    /// The source file being copied from, opened once (copies run one after another, each
+    /// seeking first, so they can share its offset).
+    source: Option<(PathBuf, Arc<File>)>,
 }
 
 /// Check row group `group` of the file at `path` before its chunks are copied: every chunk's
@@ -164,7 +167,26 @@ pub struct SpliceWriter {
 pub fn check_row_group(path: &Path, group: &RowGroupMetaData) -> Result<()> {
     let name = path.display().to_string();
     let source = Arc::new(File::open(path).map_err(|e| io_err(&name, e))?);
+    let file_len = source.metadata().map_err(|e| io_err(&name, e))?.len();
     for column in group.columns() {
+        let start = column
+            .dictionary_page_offset()
+            .unwrap_or(column.data_page_offset());
+        let size = column.compressed_size();
+        let inside = start >= 0
+            && size >= 0
+            && (start as u64)
+                .checked_add(size as u64)
+                .is_some_and(|end| end <= file_len);
+        if !inside {
+            return Err(io_err(
+                &name,
+                format!(
+                    "column {}: its chunk ({size} bytes at {start}) is not inside the file",
+                    column.column_path()
+                ),
+            ));
+        }
         check_pages(&source, column, group.num_rows().max(0) as usize).map_err(|e| {
             io_err(
                 &name,
@@ -175,9 +197,11 @@ pub fn check_row_group(path: &Path, group: &RowGroupMetaData) -> Result<()> {
     Ok(())
 }
 
-/// What the Parquet writer copies for a spliced chunk: placeholders, which `SpliceFile` drops
-/// (it copies the source's bytes itself).
-struct Placeholders;
+/// What the Parquet writer copies for a spliced chunk: `left` placeholder bytes, which
+/// `SpliceFile` drops (it copies the source's bytes itself).
+struct Placeholders {
+    left: u64,
+}
 
 impl Length for Placeholders {
     fn len(&self) -> u64 {
@@ -189,7 +213,7 @@ impl ChunkReader for Placeholders {
     type T = Placeholders;
 
     fn get_read(&self, _start: u64) -> parquet::errors::Result<Self::T> {
-        Ok(Placeholders)
+        Ok(Placeholders { left: self.left })
     }
 
     fn get_bytes(&self, _start: u64, _length: usize) -> parquet::errors::Result<Bytes> {
@@ -202,7 +226,9 @@ impl ChunkReader for Placeholders {
 impl std::io::Read for Placeholders {
     /// Any bytes will do (they are dropped): the buffer is left as it is.
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        Ok(buf.len())
+        let n = (buf.len() as u64).min(self.left);
+        self.left -= n;
+        Ok(n as usize)
     }
 }
 
@@ -225,7 +251,10 @@ impl SpliceWriter {
         let file = File::create(path).map_err(|e| io_err(path.display().to_string(), e))?;
         let file = SpliceFile::new(file);
         let writer = SerializedFileWriter::new(file, Arc::new(root), Arc::new(properties))?;
-        Ok(SpliceWriter { writer })
+        Ok(SpliceWriter {
+            writer,
+            source: None,
+        })
     }
 
     /// One output row group: `group`'s column chunks copied from the file at `source` (checked
@@ -237,6 +266,15 @@ impl SpliceWriter {
         encoded: Vec<ArrowColumnChunk>,
     ) -> Result<()> {
         let name = source.display().to_string();
+        if self.source.as_ref().is_none_or(|(path, _)| path != source) {
+            let file = File::open(source).map_err(|e| io_err(&name, e))?;
+            self.source = Some((source.to_path_buf(), Arc::new(file)));
+        }
+        let file = self
+            .source
+            .as_ref()
+            .map(|(_, f)| f.clone())
+            .ok_or_else(|| LwError::Data("internal error: no source file to copy from".into()))?;
         // The copied chunks' places in the output: one after another from the current end.
         let mut starts = Vec::with_capacity(group.columns().len());
         let mut at = self.writer.bytes_written() as u64;
@@ -247,8 +285,7 @@ impl SpliceWriter {
                 .expect(Copy {
                     start: at,
                     len,
-                    // Each copy reads through its own handle (its own file offset).
-                    source: File::open(source).map_err(|e| io_err(&name, e))?,
+                    source: file.clone(),
                     offset: chunk_start(column),
                 })
                 .map_err(|e| io_err(&name, e))?;
@@ -265,7 +302,8 @@ impl SpliceWriter {
                 column_index: None,
                 offset_index: None,
             };
-            out.append_column(&Placeholders, chunk)?;
+            let left = column.compressed_size().max(0) as u64;
+            out.append_column(&Placeholders { left }, chunk)?;
         }
         for chunk in encoded {
             chunk.append_to_row_group(&mut out)?;

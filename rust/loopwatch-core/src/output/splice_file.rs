@@ -8,13 +8,15 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::sync::Arc;
 
 /// Bytes of the output at `start..start + len` are the source's at `offset..offset + len`.
 pub(super) struct Copy {
     pub start: u64,
     pub len: u64,
-    pub source: File,
+    /// Shared by a source's copies: each seeks before it reads, and they run one by one.
+    pub source: Arc<File>,
     pub offset: u64,
 }
 
@@ -26,6 +28,9 @@ pub(super) struct SpliceFile {
     copies: VecDeque<Copy>,
     /// Has the front copy been made already (its placeholders still arriving)?
     front_copied: bool,
+    /// A write failed: the output is unusable (a retried write would not know what part of
+    /// it had been done).
+    failed: bool,
 }
 
 impl SpliceFile {
@@ -35,6 +40,7 @@ impl SpliceFile {
             position: 0,
             copies: VecDeque::new(),
             front_copied: false,
+            failed: false,
         }
     }
 
@@ -55,21 +61,39 @@ impl SpliceFile {
         Ok(())
     }
 
-    /// Flush everything; every registered copy must have been passed.
+    /// Flush everything; every registered copy must have been passed, and the file must hold
+    /// exactly the bytes the writer handed over.
     pub fn finish(mut self) -> io::Result<()> {
+        self.check_usable()?;
         if !self.copies.is_empty() {
             return Err(io::Error::other(
                 "internal error: a copied column chunk never reached the output",
             ));
         }
-        self.out.flush()
+        self.out.flush()?;
+        if self.out.get_mut().stream_position()? != self.position {
+            return Err(io::Error::other(
+                "internal error: the output's length differs from what was written",
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_usable(&self) -> io::Result<()> {
+        if self.failed {
+            return Err(io::Error::other("an earlier write to the output failed"));
+        }
+        Ok(())
     }
 
     /// Copy `copy`'s bytes to the output's current end.
-    fn copy(out: &mut BufWriter<File>, copy: &mut Copy) -> io::Result<()> {
+    fn copy(out: &mut BufWriter<File>, copy: &Copy) -> io::Result<()> {
         out.flush()?;
-        copy.source.seek(SeekFrom::Start(copy.offset))?;
-        let copied = io::copy(&mut (&copy.source).take(copy.len), out.get_mut())?;
+        let mut source: &File = &copy.source;
+        source.seek(SeekFrom::Start(copy.offset))?;
+        // In the kernel where it can (Linux); elsewhere through a buffer of a useful size.
+        let mut chunk = BufReader::with_capacity(1 << 20, source.take(copy.len));
+        let copied = io::copy(&mut chunk, out.get_mut())?;
         if copied != copy.len {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -82,6 +106,24 @@ impl SpliceFile {
 
 impl Write for SpliceFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.check_usable()?;
+        // Any error is final (never `Interrupted`, which callers retry: part of `buf` may be
+        // written, or a copy made, already).
+        self.write_all_of(buf).map_err(|e| {
+            self.failed = true;
+            io::Error::other(e)
+        })?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.check_usable()?;
+        self.out.flush()
+    }
+}
+
+impl SpliceFile {
+    fn write_all_of(&mut self, buf: &[u8]) -> io::Result<()> {
         let mut rest = buf;
         while !rest.is_empty() {
             let n = match self.copies.front_mut() {
@@ -112,11 +154,7 @@ impl Write for SpliceFile {
             self.position += n as u64;
             rest = &rest[n..];
         }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+        Ok(())
     }
 }
 
@@ -124,10 +162,10 @@ impl Write for SpliceFile {
 mod tests {
     use super::*;
 
-    fn source(bytes: &[u8]) -> File {
+    fn source(bytes: &[u8]) -> Arc<File> {
         let mut file = tempfile_in_target();
         file.write_all(bytes).unwrap();
-        file
+        Arc::new(file)
     }
 
     /// An anonymous read-write file (created, then unlinked).
@@ -219,5 +257,8 @@ mod tests {
         })
         .unwrap();
         assert!(file.write_all(b"_____").is_err());
+        // Nothing after a failure (a retry would not know what part was done).
+        assert!(file.write_all(b"x").is_err());
+        assert!(file.finish().is_err());
     }
 }
