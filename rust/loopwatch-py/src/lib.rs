@@ -12,6 +12,14 @@ mod popularity;
 
 use pyo3::prelude::*;
 
+/// The engine's own allocations (Arrow buffers, Parquet pages, scratch vectors) come from
+/// mimalloc, which keeps freed pages for reuse: the bounded-memory join allocates and frees
+/// megabytes per batch, and the system allocator handed them back to the kernel each time (a
+/// page fault per 4 KiB on the next use; 100M-row join: 0.5-0.7M faults, a fifth of the
+/// system time). Memory allocated here is also freed here (Arrow's release callbacks).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// True when this extension was built without optimizations (timings are meaningless).
 #[pyfunction]
 fn is_debug_build() -> bool {
