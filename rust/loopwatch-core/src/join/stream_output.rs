@@ -22,7 +22,7 @@ use parquet::arrow::arrow_writer::ArrowColumnChunk;
 use parquet::file::metadata::{ParquetMetaData, RowGroupMetaData};
 use rayon::prelude::*;
 
-use super::interleave::{gather_column, gather_indices};
+use super::interleave::Gather;
 use crate::error::{io_err, LwError, Result};
 use crate::input::BatchSource;
 use crate::output::{
@@ -261,13 +261,13 @@ impl UnitLabels {
         if self.used.len() == 1 && routed == self.ids.len() {
             return Ok(self.used[0].columns().to_vec()); // one partition's rows, in order
         }
-        let indices = gather_indices(&self.ids, &self.counts)?;
+        let gather = Gather::new(&self.ids, &self.counts)?;
         (0..self.schema.fields().len())
             .map(|c| {
                 let mut pieces: Vec<&dyn Array> =
                     self.used.iter().map(|b| b.column(c).as_ref()).collect();
                 pieces.push(self.defaults.column(c).as_ref());
-                gather_column(&pieces, &indices)
+                gather.column(&pieces)
             })
             .collect()
     }
