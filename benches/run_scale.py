@@ -91,7 +91,8 @@ def main() -> None:
         base = rows.get("loopwatch", (float("nan"),))[0]
         for engine, (wall, rss, rc) in rows.items():
             note = "" if rc == 0 else f" (exit {rc})"
-            print(f"| {r} | {engine}{note} | {wall:.1f} | {rss:.2f} | {wall / base:.2f} |")
+            ratio = f"{wall / base:.2f}" if base > 0 else "n/a"
+            print(f"| {r} | {engine}{note} | {wall:.1f} | {rss:.2f} | {ratio} |")
     print(f"\nmachine: {machine()}\nversions: {versions()}")
 
 

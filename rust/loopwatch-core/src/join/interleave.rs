@@ -30,6 +30,11 @@ pub(super) struct Gather {
 
 impl Gather {
     pub fn new(ids: &[u8], counts: &[usize]) -> Result<Gather> {
+        if u32::try_from(ids.len() + 2).is_err() {
+            return Err(LwError::Data(
+                "internal error: too many rows in one unit of the output".into(),
+            ));
+        }
         // The next source row of each route.
         let mut next = [u32::MAX; 256];
         let mut offset = 0u32;
@@ -162,6 +167,38 @@ mod tests {
         let want = [None, Some(4), Some(1), None, Some(2), Some(5)];
         assert_eq!(got[..6], want);
         assert_eq!(got[6..], [None, Some(6), Some(3), Some(7), None, None]);
+    }
+
+    #[test]
+    fn null_pieces_a_null_closed_default_and_a_parameterised_type() {
+        use arrow::array::TimestampMillisecondArray;
+        let (ids, counts) = routes();
+        let gather = Gather::new(&ids, &counts).unwrap();
+        let zoned = |v: Vec<Option<i64>>| TimestampMillisecondArray::from(v).with_timezone("UTC");
+        let a = zoned(vec![Some(10), None, Some(12)]);
+        let b = zoned(vec![None, Some(21), None, Some(23)]);
+        let defaults = zoned(vec![Some(-1), None]);
+        let out = gather.column(&[&a, &b, &defaults]).unwrap();
+        assert_eq!(out.data_type(), a.data_type());
+        let got: Vec<Option<i64>> = out
+            .as_primitive::<arrow::datatypes::TimestampMillisecondType>()
+            .iter()
+            .collect();
+        let want = [
+            None,
+            None,
+            Some(10),
+            Some(-1),
+            None,
+            Some(21),
+            None,
+            None,
+            Some(12),
+            Some(23),
+            Some(-1),
+            None,
+        ];
+        assert_eq!(got, want);
     }
 
     #[test]
