@@ -1,6 +1,6 @@
 //! A unit's label columns put back in input order. Each row's route says where its labels are:
 //! the next unused row of its partition's piece, or — for the predictions no partition holds —
-//! a fixed row of the default labels (see `stream_output::PENDING` / `CLOSED`).
+//! a fixed row of the default labels (see `routes::PENDING` / `CLOSED`).
 //!
 //! Most rows are `CLOSED`, so a column is first filled with the closed defaults, then the other
 //! rows are patched in.
@@ -14,7 +14,7 @@ use arrow::buffer::{BooleanBuffer, NullBuffer};
 use arrow::compute::{concat, take};
 use arrow::util::bit_util;
 
-use super::stream_output::{CLOSED, PENDING};
+use super::routes::{CLOSED, PENDING};
 use crate::error::{LwError, Result};
 
 /// Where a unit's labels come from, as rows of the concatenation of the partitions' pieces

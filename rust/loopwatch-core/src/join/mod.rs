@@ -7,10 +7,12 @@
 mod attribute;
 mod credit;
 mod interleave;
+mod labeler;
 mod labels;
 mod options;
 mod partition;
 mod plan;
+mod routes;
 mod scan;
 mod settled;
 mod stats;

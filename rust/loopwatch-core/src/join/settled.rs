@@ -21,7 +21,7 @@ use arrow::record_batch::RecordBatch;
 
 use super::partition::HashFilter;
 use super::plan::Plan;
-use super::stream_output::{CLOSED, PENDING};
+use super::routes::{CLOSED, PENDING};
 use super::JoinStats;
 use crate::error::Result;
 use crate::normalize::Chunk;

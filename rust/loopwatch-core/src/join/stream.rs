@@ -25,12 +25,12 @@ use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
+use super::labeler::{LabelReader, Labeler};
 use super::partition::HashFilter;
 use super::plan::Plan;
+use super::routes::Routes;
 use super::settled::{default_labels, Settle, Settled};
-use super::stream_output::{
-    can_splice, write_decoded, write_spliced, LabelReader, Labeler, Routes,
-};
+use super::stream_output::{can_splice, write_decoded, write_spliced};
 use super::stream_split::{split_side, Side};
 use super::{join_tables, output_schema, JoinOptions, JoinOutput, JoinStats, STATS_KEY};
 use crate::error::Result;

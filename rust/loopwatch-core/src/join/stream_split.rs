@@ -92,46 +92,51 @@ pub(super) fn split_side<S: Send>(
         }
         Ok(())
     };
-    if window >= 1 {
-        let mut list = units.list.iter().copied();
-        overlapped(
-            side.layout.input,
-            || {
-                let next: Vec<Unit> = list.by_ref().take(window as usize).collect();
-                if next.is_empty() {
-                    return Ok(None);
-                }
-                let split = next
-                    .into_par_iter()
-                    .map(|unit| split_batches(units.read(unit)?))
-                    .collect::<Result<Vec<_>>>()?;
-                Ok(Some(split))
-            },
-            &mut append,
-        )?;
-    } else {
-        // Units too large to hold a few at once: batches decoded here, routed in parallel.
-        let mut batches = side.source.batches(Some(side.columns), side.layout.input)?;
-        overlapped(
-            side.layout.input,
-            || {
-                let next: Vec<RecordBatch> = batches
-                    .by_ref()
-                    .take(threads as usize)
-                    .collect::<Result<_>>()?;
-                if next.is_empty() {
-                    return Ok(None);
-                }
-                let split = next
-                    .into_par_iter()
-                    .map(|batch| split_batches(vec![batch]))
-                    .collect::<Result<Vec<_>>>()?;
-                Ok(Some(split))
-            },
-            &mut append,
-        )?;
-    }
-    Ok(())
+    // What the next window reads: units, decoded in parallel; or, when units are too large to
+    // hold a few at once, reader batches decoded here (and routed in parallel).
+    let mut list = units.list.iter().copied();
+    let mut batches = match window {
+        0 => Some(side.source.batches(Some(side.columns), side.layout.input)?),
+        _ => None,
+    };
+    let mut next_window = || -> Result<Vec<Piece>> {
+        match batches.as_mut() {
+            None => Ok(list
+                .by_ref()
+                .take(window as usize)
+                .map(Piece::Unit)
+                .collect()),
+            Some(reader) => reader
+                .by_ref()
+                .take(threads as usize)
+                .map(|batch| batch.map(Piece::Batch))
+                .collect(),
+        }
+    };
+    overlapped(
+        side.layout.input,
+        || {
+            let next = next_window()?;
+            if next.is_empty() {
+                return Ok(None);
+            }
+            let split = next
+                .into_par_iter()
+                .map(|piece| match piece {
+                    Piece::Unit(unit) => split_batches(units.read(unit)?),
+                    Piece::Batch(batch) => split_batches(vec![batch]),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Some(split))
+        },
+        &mut append,
+    )
+}
+
+/// What one task of a window splits.
+enum Piece {
+    Unit(Unit),
+    Batch(RecordBatch),
 }
 
 /// `batch`'s rows grouped by partition, keeping their order within each (a counting sort);
