@@ -124,3 +124,29 @@ pub(super) fn changed_input() -> LwError {
             .into(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_replay_in_order_and_a_replay_past_the_recording_is_an_error() {
+        let dir = TempDir::new(None).unwrap();
+        for temp in [None, Some(&dir)] {
+            let mut routes = Routes::new(temp).unwrap();
+            routes.record(&[0, 1, CLOSED]).unwrap();
+            routes.record(&[PENDING]).unwrap();
+            assert_eq!(routes.next(3).unwrap(), [0, 1, CLOSED]);
+            assert!(routes.has_more());
+            assert!(routes.next(2).is_err(), "more rows than recorded");
+            assert_eq!(routes.next(1).unwrap(), [PENDING]);
+            assert!(!routes.has_more());
+            if temp.is_some() {
+                assert!(
+                    routes.record(&[0]).is_err(),
+                    "recording after replaying began"
+                );
+            }
+        }
+    }
+}

@@ -336,3 +336,48 @@ fn chunk_start(column: &ColumnChunkMetaData) -> u64 {
         .unwrap_or(column.data_page_offset())
         .max(0) as u64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{ArrayRef, Int64Array};
+    use arrow::record_batch::RecordBatch;
+    use parquet::arrow::ArrowWriter;
+
+    #[test]
+    fn a_chunk_outside_its_file_is_refused_naming_the_file() {
+        let path = std::env::temp_dir().join(format!("lw-check-{}.parquet", std::process::id()));
+        let values: ArrayRef = Arc::new(Int64Array::from(vec![1, 2, 3]));
+        let batch = RecordBatch::try_from_iter([("x", values)]).unwrap();
+        let file = File::create(&path).unwrap();
+        let mut writer = ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let (_, meta) = read_footer(&path).unwrap();
+        let group = meta.row_group(0);
+        check_row_group(&path, group).unwrap();
+        let len = std::fs::metadata(&path).unwrap().len() as i64;
+        for offset in [len - 2, -5] {
+            let column = group
+                .column(0)
+                .clone()
+                .into_builder()
+                .set_dictionary_page_offset(None)
+                .set_data_page_offset(offset)
+                .build()
+                .unwrap();
+            let moved = group
+                .clone()
+                .into_builder()
+                .set_column_metadata(vec![column])
+                .build()
+                .unwrap();
+            let err = check_row_group(&path, &moved).unwrap_err().to_string();
+            assert!(
+                err.contains("not inside the file") && err.contains("lw-check-"),
+                "{err}"
+            );
+        }
+        std::fs::remove_file(&path).unwrap();
+    }
+}
