@@ -112,30 +112,39 @@ pub(super) fn write_spliced(
             properties.clone(),
         )
     };
-    let mut write = |(f, g, rows, chunks): Prepared| {
-        if current != Some(f) {
-            if destination.is_parts() {
-                if let Some(w) = writer.take() {
-                    w.finish()?;
+    let mut write =
+        |writer: &mut Option<SpliceWriter>, (f, g, rows, chunks): Prepared| -> Result<usize> {
+            if current != Some(f) {
+                if destination.is_parts() {
+                    if let Some(w) = writer.take() {
+                        w.finish()?;
+                    }
+                    // Parts for files without row groups (skipped by the work list) come first.
+                    let previous = current.map_or(0, |p| p + 1);
+                    for empty in previous..f {
+                        new_writer(empty)?.finish()?;
+                    }
                 }
-                // Parts for files without row groups (skipped by the work list) come first.
-                let previous = current.map_or(0, |p| p + 1);
-                for empty in previous..f {
-                    new_writer(empty)?.finish()?;
-                }
+                current = Some(f);
             }
-            current = Some(f);
+            if writer.is_none() {
+                *writer = Some(new_writer(if destination.is_parts() { f } else { 0 })?);
+            }
+            let out = writer.as_mut().ok_or_else(internal)?;
+            out.write_row_group(&files[f], footers[f].row_group(g), chunks)?;
+            Ok(rows)
+        };
+    overlapped("labeled output", produce, |window: Vec<Prepared>| {
+        let mut rows = 0;
+        for prepared in window {
+            rows += write(&mut writer, prepared)?;
         }
-        if writer.is_none() {
-            writer = Some(new_writer(if destination.is_parts() { f } else { 0 })?);
+        // The window's copied chunks, several at once (a finished part's are copied already).
+        if let Some(w) = writer.as_mut() {
+            w.fill_holes()?;
         }
-        let out = writer.as_mut().ok_or_else(internal)?;
-        out.write_row_group(&files[f], footers[f].row_group(g), chunks)?;
         progress.advance(rows as u64);
         Ok(())
-    };
-    overlapped("labeled output", produce, |window: Vec<_>| {
-        window.into_iter().try_for_each(&mut write)
     })?;
     labeler.check_finished()?;
     if let Some(w) = writer.take() {

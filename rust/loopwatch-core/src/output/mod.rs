@@ -1,6 +1,7 @@
 //! Outputs: result tables built column by column, labeled tables written to Parquet.
 
 mod destination;
+mod fill;
 mod parquet_file;
 mod parquet_stream;
 mod splice;

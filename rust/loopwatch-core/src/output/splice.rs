@@ -27,7 +27,8 @@ use parquet::file::serialized_reader::SerializedPageReader;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::{SchemaDescriptor, Type};
 
-use super::splice_file::{Copy, SpliceFile};
+use super::fill::Copy;
+use super::splice_file::SpliceFile;
 use crate::error::{io_err, LwError, Result};
 
 /// The footer of a Parquet file (for its row groups and column chunks).
@@ -248,7 +249,14 @@ impl SpliceWriter {
             .with_fields(fields)
             .build()?;
         add_encoded_arrow_schema_to_metadata(schema, &mut properties);
-        let file = File::create(path).map_err(|e| io_err(path.display().to_string(), e))?;
+        // Read and write: the holes are filled through a mapping.
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .map_err(|e| io_err(path.display().to_string(), e))?;
         let file = SpliceFile::new(file);
         let writer = SerializedFileWriter::new(file, Arc::new(root), Arc::new(properties))?;
         Ok(SpliceWriter {
@@ -318,6 +326,14 @@ impl SpliceWriter {
             }
         }
         Ok(())
+    }
+
+    /// Copy the chunks of the row groups written so far (several at once).
+    pub fn fill_holes(&mut self) -> Result<()> {
+        self.writer
+            .inner_mut()
+            .fill_holes()
+            .map_err(|e| LwError::Data(format!("cannot write the output: {e}")))
     }
 
     pub fn finish(self) -> Result<()> {

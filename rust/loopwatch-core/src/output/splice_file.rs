@@ -1,45 +1,37 @@
 //! The file a splice is written to. The Parquet writer hands it every byte of the output in
 //! order — its own (headers, encoded label chunks, footer) and placeholders for the copied
-//! column chunks. Placeholders are dropped: where a copy was registered, the source's bytes go
-//! from file to file in the kernel instead (`std::io::copy` between two `File`s is
-//! `copy_file_range` on Linux), never through this process's memory. That is most of the
-//! output's bytes, and on the benchmark's machine such a copy costs a seventh of a read and a
-//! write of the same bytes.
+//! column chunks. Placeholders are dropped: the file skips their place, leaving a hole, and
+//! `fill_holes` later copies the source's bytes there, file to file, never through this
+//! process's memory (`fill`). That is most of the output's bytes; the holes of a batch of row
+//! groups are filled together, in parallel.
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
-use std::sync::Arc;
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 
-/// Bytes of the output at `start..start + len` are the source's at `offset..offset + len`.
-pub(super) struct Copy {
-    pub start: u64,
-    pub len: u64,
-    /// Shared by a source's copies: each seeks before it reads, and they run one by one.
-    pub source: Arc<File>,
-    pub offset: u64,
-}
+use super::fill::{fill, Copy};
 
 pub(super) struct SpliceFile {
     out: BufWriter<File>,
     /// Bytes received from the writer so far (the output position).
     position: u64,
-    /// Registered copies not yet passed, in output order.
+    /// Registered copies not reached yet, in output order.
     copies: VecDeque<Copy>,
-    /// Has the front copy been made already (its placeholders still arriving)?
-    front_copied: bool,
+    /// Copies reached (their places skipped), not filled yet.
+    holes: Vec<Copy>,
     /// A write failed: the output is unusable (a retried write would not know what part of
     /// it had been done).
     failed: bool,
 }
 
 impl SpliceFile {
+    /// `file` must be open for reading and writing (holes are filled through a mapping).
     pub fn new(file: File) -> SpliceFile {
         SpliceFile {
             out: BufWriter::with_capacity(4 << 20, file),
             position: 0,
             copies: VecDeque::new(),
-            front_copied: false,
+            holes: Vec::new(),
             failed: false,
         }
     }
@@ -61,17 +53,31 @@ impl SpliceFile {
         Ok(())
     }
 
-    /// Flush everything; every registered copy must have been passed, and the file must hold
-    /// exactly the bytes the writer handed over.
-    pub fn finish(mut self) -> io::Result<()> {
+    /// Copy the sources' bytes into every hole left so far.
+    pub fn fill_holes(&mut self) -> io::Result<()> {
         self.check_usable()?;
+        if self.holes.is_empty() {
+            return Ok(());
+        }
+        let holes = std::mem::take(&mut self.holes);
+        self.out
+            .flush()
+            .and_then(|()| fill(self.out.get_ref(), &holes))
+            .inspect_err(|_| self.failed = true)
+    }
+
+    /// Fill the holes and flush everything; every registered copy must have been passed, and
+    /// the file must hold exactly the bytes the writer handed over.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.fill_holes()?;
         if !self.copies.is_empty() {
             return Err(io::Error::other(
                 "internal error: a copied column chunk never reached the output",
             ));
         }
         self.out.flush()?;
-        if self.out.get_mut().stream_position()? != self.position {
+        let file = self.out.get_mut();
+        if file.stream_position()? != self.position || file.metadata()?.len() != self.position {
             return Err(io::Error::other(
                 "internal error: the output's length differs from what was written",
             ));
@@ -85,30 +91,13 @@ impl SpliceFile {
         }
         Ok(())
     }
-
-    /// Copy `copy`'s bytes to the output's current end.
-    fn copy(out: &mut BufWriter<File>, copy: &Copy) -> io::Result<()> {
-        out.flush()?;
-        let mut source: &File = &copy.source;
-        source.seek(SeekFrom::Start(copy.offset))?;
-        // In the kernel where it can (Linux); elsewhere through a buffer of a useful size.
-        let mut chunk = BufReader::with_capacity(1 << 20, source.take(copy.len));
-        let copied = io::copy(&mut chunk, out.get_mut())?;
-        if copied != copy.len {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "a column chunk ended early (did an input file change during the call?)",
-            ));
-        }
-        Ok(())
-    }
 }
 
 impl Write for SpliceFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.check_usable()?;
         // Any error is final (never `Interrupted`, which callers retry: part of `buf` may be
-        // written, or a copy made, already).
+        // written already).
         self.write_all_of(buf).map_err(|e| {
             self.failed = true;
             io::Error::other(e)
@@ -126,18 +115,16 @@ impl SpliceFile {
     fn write_all_of(&mut self, buf: &[u8]) -> io::Result<()> {
         let mut rest = buf;
         while !rest.is_empty() {
-            let n = match self.copies.front_mut() {
-                // Placeholders of a copy: the first ones make it, all are dropped.
+            let n = match self.copies.front() {
+                // Placeholders of a copy: the first ones skip its place, all are dropped.
                 Some(copy) if self.position >= copy.start => {
-                    if !self.front_copied {
-                        SpliceFile::copy(&mut self.out, copy)?;
-                        self.front_copied = true;
+                    let end = copy.start + copy.len;
+                    if self.position == copy.start {
+                        self.out.seek(SeekFrom::Start(end))?;
                     }
-                    let left = copy.start + copy.len - self.position;
-                    let n = left.min(rest.len() as u64) as usize;
-                    if n as u64 == left {
-                        self.copies.pop_front();
-                        self.front_copied = false;
+                    let n = (end - self.position).min(rest.len() as u64) as usize;
+                    if self.position + n as u64 == end {
+                        self.holes.extend(self.copies.pop_front());
                     }
                     n
                 }
@@ -161,94 +148,73 @@ impl SpliceFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::output::fill::tests::scratch_file;
+    use std::io::Read;
+    use std::sync::Arc;
 
     fn source(bytes: &[u8]) -> Arc<File> {
-        let mut file = tempfile_in_target();
+        let mut file = scratch_file();
         file.write_all(bytes).unwrap();
         Arc::new(file)
     }
 
-    /// An anonymous read-write file (created, then unlinked).
-    fn tempfile_in_target() -> File {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("lw-splice-{}-{n}", std::process::id()));
-        let file = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
-            .unwrap();
-        std::fs::remove_file(&path).unwrap();
-        file
+    fn contents(mut file: File) -> Vec<u8> {
+        let mut written = Vec::new();
+        file.seek(SeekFrom::Start(0)).unwrap();
+        file.read_to_end(&mut written).unwrap();
+        written
     }
 
     #[test]
     fn placeholders_become_the_sources_bytes_whatever_the_write_sizes() {
         for piece in [1, 2, 3, 7, 64] {
-            let out = tempfile_in_target();
-            let mut file = SpliceFile::new(out.try_clone().unwrap());
-            // Output: "ab" + copy of "CDE" (source offset 2) + "f" + copy of "XY" + "g".
-            file.expect(Copy {
-                start: 2,
-                len: 3,
-                source: source(b"..CDE.."),
-                offset: 2,
-            })
-            .unwrap();
-            file.expect(Copy {
-                start: 6,
-                len: 2,
-                source: source(b"XY"),
-                offset: 0,
-            })
-            .unwrap();
-            file.expect(Copy {
-                start: 8,
-                len: 0,
-                source: source(b""),
-                offset: 0,
-            })
-            .unwrap();
-            let handed = b"ab___f__g";
-            for chunk in handed.chunks(piece) {
-                file.write_all(chunk).unwrap();
+            // Holes filled at the end only, or also after every write.
+            for fill_often in [false, true] {
+                let out = scratch_file();
+                let mut file = SpliceFile::new(out.try_clone().unwrap());
+                // Output: "ab" + copy of "CDE" (source offset 2) + "f" + copy of "XY" + "g".
+                for (start, len, bytes, offset) in
+                    [(2, 3, &b"..CDE.."[..], 2), (6, 2, b"XY", 0), (8, 0, b"", 0)]
+                {
+                    let source = source(bytes);
+                    file.expect(Copy {
+                        start,
+                        len,
+                        source,
+                        offset,
+                    })
+                    .unwrap();
+                }
+                for chunk in b"ab___f__g".chunks(piece) {
+                    file.write_all(chunk).unwrap();
+                    if fill_often {
+                        file.fill_holes().unwrap();
+                    }
+                }
+                file.finish().unwrap();
+                assert_eq!(contents(out), b"abCDEfXYg", "pieces of {piece}");
             }
-            file.finish().unwrap();
-            let mut written = Vec::new();
-            let mut out = out;
-            out.seek(SeekFrom::Start(0)).unwrap();
-            out.read_to_end(&mut written).unwrap();
-            assert_eq!(written, b"abCDEfXYg", "pieces of {piece}");
         }
     }
 
     #[test]
     fn a_copy_never_reached_or_out_of_order_is_an_error() {
-        let mut file = SpliceFile::new(tempfile_in_target());
-        file.expect(Copy {
-            start: 4,
-            len: 2,
+        let mut file = SpliceFile::new(scratch_file());
+        let copy = |start, len| Copy {
+            start,
+            len,
             source: source(b"zz"),
             offset: 0,
-        })
-        .unwrap();
-        assert!(file
-            .expect(Copy {
-                start: 5,
-                len: 1,
-                source: source(b"z"),
-                offset: 0
-            })
-            .is_err());
+        };
+        file.expect(copy(4, 2)).unwrap();
+        assert!(file.expect(copy(5, 1)).is_err());
         file.write_all(b"abc").unwrap();
         assert!(file.finish().is_err());
     }
 
     #[test]
-    fn a_source_shorter_than_its_copy_is_an_error() {
-        let mut file = SpliceFile::new(tempfile_in_target());
+    fn a_source_shorter_than_its_copy_is_an_error_and_final() {
+        let mut file = SpliceFile::new(scratch_file());
         file.expect(Copy {
             start: 0,
             len: 5,
@@ -256,7 +222,8 @@ mod tests {
             offset: 0,
         })
         .unwrap();
-        assert!(file.write_all(b"_____").is_err());
+        file.write_all(b"_____").unwrap();
+        assert!(file.fill_holes().is_err());
         // Nothing after a failure (a retry would not know what part was done).
         assert!(file.write_all(b"x").is_err());
         assert!(file.finish().is_err());
