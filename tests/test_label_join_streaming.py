@@ -708,3 +708,49 @@ def test_progress_bar_for_in_memory_tables(
     capfd.readouterr()
     lw.label_join(pred, fb, **LOG_KW, progress=True)
     assert PROGRESS.search(capfd.readouterr().err)
+
+
+@pytest.mark.parametrize("output", [False, True], ids=["table", "output"])
+def test_an_input_changed_during_the_call_fails_it_naming_the_file(
+    lw: ModuleType, tmp_path: Path, output: bool
+) -> None:
+    # The predictions are read twice (keys, then the rows to label) and the two reads paired
+    # row by row: a file that changes in between must fail the call, not mislabel rows. Here a
+    # thread keeps moving one part's modification time forward while the call runs.
+    import threading
+
+    pred, fb = make_logs(13, n_pred=200_000, n_users=3_000)
+    folder = tmp_path / "pred"
+    folder.mkdir()
+    half = pred.num_rows // 2
+    pq.write_table(pred.slice(0, half), folder / "part-0.parquet", row_group_size=10_000)
+    moved = folder / "part-1.parquet"
+    pq.write_table(pred.slice(half), moved, row_group_size=10_000)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    extra: dict[str, Any] = {"output": out_dir / "labeled.parquet"} if output else {}
+    running = threading.Event()
+    stop = threading.Event()
+
+    def touch() -> None:
+        ns = os.stat(moved).st_mtime_ns
+        while not stop.is_set():
+            ns += 1_000_000
+            os.utime(moved, ns=(ns, ns))
+            running.set()
+            time.sleep(0.0005)
+
+    toucher = threading.Thread(target=touch)
+    toucher.start()
+    try:
+        running.wait()
+        with pytest.raises(lw.InputFileError, match="changed while it was being read") as raised:
+            lw.label_join(folder, fb, **LOG_KW, memory_limit=50_000, tmp_dir=tmp_path, **extra)
+    finally:
+        stop.set()
+        toucher.join()
+    assert str(moved) in str(raised.value)
+    assert loopwatch_dirs(tmp_path) == []
+    assert os.listdir(out_dir) == [], "no output and no hidden temporary output"
+    # Left alone, the same files label fine.
+    lw.label_join(folder, fb, **LOG_KW, memory_limit=50_000, tmp_dir=tmp_path, **extra)

@@ -2,6 +2,7 @@
 
 mod batches;
 mod parquet_files;
+mod snapshot;
 mod units;
 
 use arrow::datatypes::SchemaRef;
@@ -11,6 +12,7 @@ use crate::error::Result;
 
 pub use batches::{BatchIter, BatchSource};
 pub use parquet_files::{expand_paths, first_schema, read_parquet};
+pub use snapshot::Snapshot;
 pub use units::{Unit, Units};
 
 /// Where a table comes from.

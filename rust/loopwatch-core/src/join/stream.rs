@@ -34,7 +34,7 @@ use super::stream_output::{can_splice, write_decoded, write_spliced};
 use super::stream_split::{split_side, Side};
 use super::{join_tables, output_schema, JoinOptions, JoinOutput, JoinStats, STATS_KEY};
 use crate::error::Result;
-use crate::input::{BatchSource, InputTable};
+use crate::input::{BatchSource, InputTable, Snapshot};
 use crate::normalize::Chunk;
 use crate::output::Destination;
 use crate::progress::Progress;
@@ -65,6 +65,8 @@ pub fn label_join_streaming(
     stream: &StreamOptions,
     target: StreamTarget,
 ) -> Result<JoinOutput> {
+    // The predictions are read twice; the files must not change in between.
+    let snapshot = Snapshot::take(&[&predictions, &feedback])?;
     let pred_schema = schema_of(&predictions)?;
     let fb_schema = schema_of(&feedback)?;
     Plan::new(options, &pred_schema, &fb_schema)?; // fail before reading data
@@ -282,6 +284,7 @@ pub fn label_join_streaming(
                 stream.memory_limit,
                 &mut progress,
             )?;
+            snapshot.check()?;
             destination.commit()?;
         }
         (Some(destination), _) => {
@@ -294,6 +297,7 @@ pub fn label_join_streaming(
                 &metadata,
                 &mut progress,
             )?;
+            snapshot.check()?;
             destination.commit()?;
         }
         (None, _) => {
@@ -305,6 +309,7 @@ pub fn label_join_streaming(
                 &metadata,
                 &mut progress,
             )?;
+            snapshot.check()?;
         }
     }
     stages.mark("labeled output");
