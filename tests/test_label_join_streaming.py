@@ -616,6 +616,56 @@ def test_parquet_to_parquet_copies_prediction_columns(lw: ModuleType, tmp_path: 
     assert loopwatch_dirs(tmp_path) == [] and hidden_outputs(tmp_path) == []
 
 
+@pytest.mark.parametrize("threads", [1, 4])
+def test_large_copied_chunks_byte_for_byte(lw: ModuleType, tmp_path: Path, threads: int) -> None:
+    # Column chunks of several MiB (random values, uncompressed): the output's holes span many
+    # 4 MiB pieces, copied by the writing thread and (at 4 threads) by helpers through a mapping.
+    # Each copied chunk must be the input's bytes exactly, and the labels the in-memory path's.
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    n = 600_000
+    ts = np.sort(rng.integers(0, 86_400_000_000, n)).astype("datetime64[us]")
+    pred = pa.table(
+        {
+            "user_id": rng.integers(0, 50_000, n),
+            "item_id": rng.integers(0, 200, n),
+            "score": rng.random(n),
+            "ts": pa.array(ts, pa.timestamp("us", tz="UTC")),
+            "noise": rng.integers(-(2**62), 2**62, n),
+        }
+    )
+    clicked = rng.random(n) < 0.05
+    fb_ts = ts[clicked] + rng.integers(1, 3_600_000_000, int(clicked.sum())).astype(
+        "timedelta64[us]"
+    )
+    fb = pa.table(
+        {
+            "user_id": pred.column("user_id").filter(pa.array(clicked)),
+            "item_id": pred.column("item_id").filter(pa.array(clicked)),
+            "ts": pa.array(fb_ts, pa.timestamp("us", tz="UTC")),
+        }
+    )
+    source = tmp_path / "pred.parquet"
+    pq.write_table(pred, source, compression="none", row_group_size=300_000, use_dictionary=False)
+    target = tmp_path / "labeled.parquet"
+    kw: dict[str, Any] = {"on": ["user_id", "item_id"], "windows": "30m"}
+    lw.label_join(source, fb, **kw, memory_limit="1GiB", output=target, threads=threads)
+    want = lw.label_join(pred, fb, **kw)
+    assert_same(lw, pq.read_table(target), want, f"threads={threads}")
+    src_meta, out_meta = pq.ParquetFile(source).metadata, pq.ParquetFile(target).metadata
+    src_bytes, out_bytes = source.read_bytes(), target.read_bytes()
+    assert out_meta.num_row_groups == src_meta.num_row_groups == 2
+    for g in range(2):
+        for c in range(pred.num_columns):
+            a, b = src_meta.row_group(g).column(c), out_meta.row_group(g).column(c)
+            assert a.total_compressed_size == b.total_compressed_size > 2 << 20
+            start_a = a.dictionary_page_offset or a.data_page_offset
+            start_b = b.dictionary_page_offset or b.data_page_offset
+            size = a.total_compressed_size
+            assert src_bytes[start_a : start_a + size] == out_bytes[start_b : start_b + size]
+
+
 def test_parts_with_other_parquet_schemas_are_re_encoded(lw: ModuleType, tmp_path: Path) -> None:
     # Parts with one Arrow schema but different Parquet schemas (pyarrow and Polars writers name
     # the root differently) cannot share copied chunks: the predictions are decoded and

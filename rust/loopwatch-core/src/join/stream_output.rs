@@ -139,7 +139,9 @@ pub(super) fn write_spliced(
         for prepared in window {
             rows += write(&mut writer, prepared)?;
         }
-        // The window's copied chunks, several at once (a finished part's are copied already).
+        // The window's copied chunks, several at once (a finished part's are copied already;
+        // a hole whose placeholders still sit in the Parquet writer's buffer waits for the
+        // next window).
         if let Some(w) = writer.as_mut() {
             w.fill_holes()?;
         }

@@ -1,24 +1,30 @@
 //! Filling the output's holes — the places the writer skipped for copied column chunks — with
-//! the sources' bytes, file to file, never through this process's memory.
+//! the sources' bytes, file to file, never through a buffer of this process.
 //!
-//! The thread that wrote the row groups copies pieces from the front with `std::io::copy`
+//! The thread running `fill` copies pieces from the front with `std::io::copy`
 //! (`copy_file_range` on Linux, the cheapest copy: 0.65 s of CPU for the 1.4 GB of the
 //! 100M-row benchmark). The kernel serializes buffered writes to one file (the inode lock, on
-//! ext4 and XFS), so more threads copying that way would only queue. Idle pool threads help
+//! ext4 and XFS), so more threads copying that way would only queue. Other pool threads help
 //! from the back instead, writing through a shared mapping of the output, which takes no such
-//! lock: on 64-bit Linux a piece's blocks are reserved (`fallocate`), its pages mapped and made
-//! (`MADV_POPULATE_WRITE`), and the source's bytes read straight into them (`pread`). That costs
-//! more CPU (about 1.0 s for the same 1.4 GB: the pages are faulted in one by one), so it is
-//! only done by threads that have nothing else to do; with one thread, or a busy pool, the
-//! cheap copy does everything. The mapping is touched only by the kernel, inside those calls,
-//! so a failure (disk full, I/O error) is an error they return, never a signal; a piece a
-//! helper could not copy is copied again the cheap way, which reports any real error.
+//! lock: on 64-bit Linux the holes' blocks are reserved first (`fallocate`, here), then a
+//! helper maps a piece's pages, makes them (`MADV_POPULATE_WRITE`) and reads the source's bytes
+//! straight into them (`pread`), then unmaps them (a piece's pages count towards the process's
+//! resident memory meanwhile: 4 MiB per helper). That costs more CPU (about 1.0 s for the same
+//! 1.4 GB: the pages are faulted in one by one), so helpers are ordinary pool jobs, run by
+//! threads with nothing else queued; with one thread, or a busy pool, the cheap copy does
+//! everything. (A thread that takes a helper job while it waits for work of its own copies
+//! until the pieces run out: at most one window's copying.) The mapping is touched only by the
+//! kernel, inside those calls, so a failure (disk full, I/O error) is an error they return,
+//! never a signal; a piece a helper could not copy is copied again the cheap way, which reports
+//! any real error. Where mapping is unsupported (an older kernel, a file system without
+//! `fallocate` or mappings), helpers are not started again in this process.
 //!
 //! Pieces are the holes' parts in aligned blocks of `PIECE` bytes of the output, so two
 //! pieces never share a page.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Bytes of the output at `start..start + len` are the source's at `offset..offset + len`.
@@ -42,16 +48,34 @@ fn ended_early() -> io::Error {
     )
 }
 
-/// Copy every hole's bytes into `out` (holes in output order, not overlapping); `out`'s file
-/// offset is left where it was.
+/// Cleared when mapping turned out unsupported here: no more helpers.
+static MAPPING_WORKS: AtomicBool = AtomicBool::new(true);
+
+/// Copy every hole's bytes into `out` (holes in output order, not overlapping). On success
+/// `out`'s file offset is where it was.
 pub(super) fn fill(out: &File, holes: &[Copy]) -> io::Result<()> {
+    let helpers = rayon::current_num_threads().saturating_sub(1);
+    let helped = helpers > 0 && MAPPING_WORKS.load(Ordering::Relaxed) && reserve(out, holes);
+    let helpers = if helped { helpers } else { 0 };
+    fill_with(out, holes, helpers, copy_in_kernel, copy_mapped)
+}
+
+/// `fill`, with `helpers` jobs copying pieces from the back by `back` (false: not copied, to
+/// be copied by `front` at the end), while this thread copies from the front by `front`.
+fn fill_with(
+    out: &File,
+    holes: &[Copy],
+    helpers: usize,
+    mut front: impl FnMut(&File, &[Copy]) -> io::Result<()> + Send,
+    back: impl Fn(&File, &[Copy]) -> bool + Sync,
+) -> io::Result<()> {
     let pieces = pieces(holes);
     let end = (&*out).stream_position()?;
     // Pieces not taken yet: this thread takes from the front, helpers from the back.
     let left = Mutex::new(0..pieces.len());
-    let take = |front: bool| {
+    let take = |from_front: bool| {
         let mut left = left.lock().unwrap_or_else(|p| p.into_inner());
-        if front {
+        if from_front {
             left.next()
         } else {
             left.next_back()
@@ -60,21 +84,19 @@ pub(super) fn fill(out: &File, holes: &[Copy]) -> io::Result<()> {
     let failed: Mutex<Vec<usize>> = Mutex::new(Vec::new());
     let mut outcome: io::Result<()> = Ok(());
     rayon::scope(|scope| {
-        if mapping_possible() {
-            for _ in 1..rayon::current_num_threads() {
-                scope.spawn(|_| {
-                    while let Some(i) = take(false) {
-                        if !copy_mapped(out, &pieces[i]) {
-                            failed.lock().unwrap_or_else(|p| p.into_inner()).push(i);
-                            return;
-                        }
+        for _ in 0..helpers {
+            scope.spawn(|_| {
+                while let Some(i) = take(false) {
+                    if !back(out, &pieces[i]) {
+                        failed.lock().unwrap_or_else(|p| p.into_inner()).push(i);
+                        return;
                     }
-                });
-            }
+                }
+            });
         }
         outcome = (|| {
             while let Some(i) = take(true) {
-                copy_in_kernel(out, &pieces[i])?;
+                front(out, &pieces[i])?;
             }
             Ok(())
         })();
@@ -85,7 +107,7 @@ pub(super) fn fill(out: &File, holes: &[Copy]) -> io::Result<()> {
     });
     outcome?;
     for i in failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        copy_in_kernel(out, &pieces[i])?;
+        front(out, &pieces[i])?;
     }
     (&*out).seek(SeekFrom::Start(end))?;
     Ok(())
@@ -121,8 +143,8 @@ fn pieces(holes: &[Copy]) -> Vec<Vec<Copy>> {
     pieces
 }
 
-/// Each part in turn: seek there and let the kernel copy (where it can). Only the thread that
-/// owns `out` calls this (it moves `out`'s and the sources' file offsets).
+/// Each part in turn: seek there and let the kernel copy (where it can). Only the thread
+/// running `fill` calls this: it moves `out`'s and the sources' file offsets.
 fn copy_in_kernel(out: &File, parts: &[Copy]) -> io::Result<()> {
     let mut writer = out;
     for part in parts {
@@ -137,13 +159,21 @@ fn copy_in_kernel(out: &File, parts: &[Copy]) -> io::Result<()> {
     Ok(())
 }
 
+/// Reserve the holes' blocks for the helpers (and extend the file over them); false where
+/// that is not possible (then there are no helpers: a full disk is reported by the copy).
 #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
-fn mapping_possible() -> bool {
-    true
+fn reserve(out: &File, holes: &[Copy]) -> bool {
+    match mapped::reserve(out, holes) {
+        Ok(()) => true,
+        Err(e) => {
+            note_unsupported(&e);
+            false
+        }
+    }
 }
 
 #[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
-fn mapping_possible() -> bool {
+fn reserve(_out: &File, _holes: &[Copy]) -> bool {
     false
 }
 
@@ -151,12 +181,32 @@ fn mapping_possible() -> bool {
 /// piece is then copied again the other way).
 #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
 fn copy_mapped(out: &File, parts: &[Copy]) -> bool {
-    mapped::copy(out, parts).is_ok()
+    mapped::copy(out, parts)
+        .inspect_err(note_unsupported)
+        .is_ok()
 }
 
 #[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
 fn copy_mapped(_out: &File, _parts: &[Copy]) -> bool {
     false
+}
+
+/// An error that says mapping (or reserving) cannot work here at all stops all later helpers.
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+fn note_unsupported(error: &io::Error) {
+    let unsupported = [
+        libc::EINVAL,
+        libc::ENOSYS,
+        libc::EOPNOTSUPP,
+        libc::ENODEV,
+        libc::EACCES,
+    ];
+    if error
+        .raw_os_error()
+        .is_some_and(|e| unsupported.contains(&e))
+    {
+        MAPPING_WORKS.store(false, Ordering::Relaxed);
+    }
 }
 
 #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
@@ -219,20 +269,23 @@ mod mapped {
         Ok((Mapping { base, len: size }, start - first))
     }
 
-    /// Copy a piece's parts (in output order, within one aligned block) through a mapping.
+    /// Allocate the holes' blocks (and extend the file over them): the mapped pages then need
+    /// no allocation when written.
+    pub fn reserve(out: &File, holes: &[Copy]) -> io::Result<()> {
+        for hole in holes.iter().filter(|h| h.len > 0) {
+            let (start, len) = (to_off(hole.start)?, to_off(hole.len)?);
+            // SAFETY: plain system call on an open descriptor.
+            check(unsafe { libc::fallocate(out.as_raw_fd(), 0, start, len) })?;
+        }
+        Ok(())
+    }
+
+    /// Copy a piece's parts (in output order, within one aligned block, reserved by
+    /// `reserve`) through a mapping of their pages.
     pub fn copy(out: &File, parts: &[Copy]) -> io::Result<()> {
         let (Some(first), Some(last)) = (parts.first(), parts.last()) else {
             return Ok(());
         };
-        // Blocks allocated (and the file extended over them): the mapped pages then need no
-        // allocation when written, and a full disk is reported here.
-        for part in parts {
-            // SAFETY: plain system call on an open descriptor.
-            let reserved = unsafe {
-                libc::fallocate(out.as_raw_fd(), 0, to_off(part.start)?, to_off(part.len)?)
-            };
-            check(reserved)?;
-        }
         let (mapping, base) = map(out, first.start, last.start + last.len)?;
         // Make the pages writable in one call (instead of a fault per page inside `pread`).
         // SAFETY: the range is the mapping just made.
@@ -334,6 +387,7 @@ pub(super) mod tests {
     /// Every piece through a mapping only (no quiet fallback), where there is one.
     #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
     fn mapped_only(out: &File, holes: &[Copy]) -> io::Result<()> {
+        mapped::reserve(out, holes)?;
         pieces(holes).iter().try_for_each(|p| mapped::copy(out, p))
     }
 
@@ -350,10 +404,9 @@ pub(super) mod tests {
         ("kernel", kernel_only),
     ];
 
-    /// Holes of many sizes (across blocks and pages, unaligned, adjacent or not) between
-    /// written bytes; every way of filling them gives the same file, the expected one.
-    #[test]
-    fn holes_get_the_sources_bytes_every_way() {
+    /// An output with holes of many sizes (across blocks and pages, unaligned, adjacent or
+    /// not) between written bytes, the holes, and the bytes it should end up with.
+    fn holey_output() -> (File, Vec<Copy>, Vec<u8>) {
         let source_bytes = noise(3 * PIECE as usize + 12_345, 7);
         let source = Arc::new(scratch_file());
         (&*source).write_all(&source_bytes).unwrap();
@@ -369,27 +422,34 @@ pub(super) mod tests {
             3,
             5000,
         ];
+        let out = scratch_file();
+        let mut expected = Vec::new();
+        let mut holes = Vec::new();
+        for (i, &len) in lens.iter().enumerate() {
+            // Some holes right after the previous one (as a row group's chunks are).
+            let filler = noise(if i % 3 == 2 { 0 } else { 1000 + i * 37 }, i as u64 + 100);
+            (&out).write_all(&filler).unwrap();
+            expected.extend_from_slice(&filler);
+            let offset = (i as u64 * 9_999) % (source_bytes.len() as u64 - len);
+            holes.push(Copy {
+                start: expected.len() as u64,
+                len,
+                source: source.clone(),
+                offset,
+            });
+            expected.extend_from_slice(&source_bytes[offset as usize..][..len as usize]);
+            (&out).seek(SeekFrom::Current(len as i64)).unwrap();
+        }
+        (&out).write_all(b"footer").unwrap();
+        expected.extend_from_slice(b"footer");
+        (out, holes, expected)
+    }
+
+    /// Every way of filling the holes gives the expected file.
+    #[test]
+    fn holes_get_the_sources_bytes_every_way() {
         for (way, fill) in WAYS {
-            let out = scratch_file();
-            let mut expected = Vec::new();
-            let mut holes = Vec::new();
-            for (i, &len) in lens.iter().enumerate() {
-                // Some holes right after the previous one (as a row group's chunks are).
-                let filler = noise(if i % 3 == 2 { 0 } else { 1000 + i * 37 }, i as u64 + 100);
-                (&out).write_all(&filler).unwrap();
-                expected.extend_from_slice(&filler);
-                let offset = (i as u64 * 9_999) % (source_bytes.len() as u64 - len);
-                holes.push(Copy {
-                    start: expected.len() as u64,
-                    len,
-                    source: source.clone(),
-                    offset,
-                });
-                expected.extend_from_slice(&source_bytes[offset as usize..][..len as usize]);
-                (&out).seek(SeekFrom::Current(len as i64)).unwrap();
-            }
-            (&out).write_all(b"footer").unwrap();
-            expected.extend_from_slice(b"footer");
+            let (out, holes, expected) = holey_output();
             fill(&out, &holes).unwrap();
             assert_eq!(
                 (&out).stream_position().unwrap(),
@@ -397,6 +457,62 @@ pub(super) mod tests {
                 "{way}"
             );
             assert!(contents(&out) == expected, "{way}");
+        }
+    }
+
+    /// Helpers surely at work (the front waits until they have taken pieces): the pieces they
+    /// copy, and those they fail on (some after writing part of them), end up right.
+    #[cfg(unix)]
+    #[test]
+    fn helpers_pieces_and_their_failures_end_up_right() {
+        use std::sync::atomic::AtomicUsize;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(4)
+            .build()
+            .unwrap();
+        for fail_every in [0usize, 2, 1] {
+            let (out, holes, expected) = holey_output();
+            assert!(reserve(&out, &holes) || !cfg!(target_os = "linux"));
+            let (taken, failed) = (AtomicUsize::new(0), AtomicUsize::new(0));
+            let back = |out: &File, parts: &[Copy]| {
+                let n = taken.fetch_add(1, Ordering::SeqCst) + 1;
+                if fail_every > 0 && n % fail_every == 0 {
+                    failed.fetch_add(1, Ordering::SeqCst);
+                    // A failure halfway: the first part written, the rest not.
+                    kernel_only_parts(out, &parts[..1]);
+                    return false;
+                }
+                copy_mapped(out, parts) || {
+                    kernel_only_parts(out, parts);
+                    true
+                }
+            };
+            let front = |out: &File, parts: &[Copy]| {
+                let start = std::time::Instant::now();
+                while taken.load(Ordering::SeqCst) == 0 && start.elapsed().as_secs() < 10 {
+                    std::thread::yield_now();
+                }
+                copy_in_kernel(out, parts)
+            };
+            pool.install(|| fill_with(&out, &holes, 3, front, back))
+                .unwrap();
+            assert!(taken.load(Ordering::SeqCst) > 0, "no helper took a piece");
+            if fail_every > 0 {
+                assert!(failed.load(Ordering::SeqCst) > 0);
+            }
+            assert_eq!((&out).stream_position().unwrap(), expected.len() as u64);
+            assert!(contents(&out) == expected, "failing every {fail_every}");
+        }
+    }
+
+    /// Copy parts by positioned writes (any thread; a test's stand-in for a helper).
+    #[cfg(unix)]
+    fn kernel_only_parts(out: &File, parts: &[Copy]) {
+        use std::os::unix::fs::FileExt;
+        for part in parts {
+            let mut bytes = vec![0; part.len as usize];
+            part.source.read_exact_at(&mut bytes, part.offset).unwrap();
+            out.write_all_at(&bytes, part.start).unwrap();
         }
     }
 

@@ -158,9 +158,10 @@ impl ColumnEncoder {
 /// A Parquet file written row group by row group: a source row group's chunks, then new ones.
 pub struct SpliceWriter {
     writer: SerializedFileWriter<SpliceFile>,
-    /// The source file being copied from, opened once (copies run one after another, each
-    /// seeking first, so they can share its offset).
+    /// The source file being copied from, opened once (shared by its copies: `fill`).
     source: Option<(PathBuf, Arc<File>)>,
+    /// Where the output is written (named by write errors).
+    path: PathBuf,
 }
 
 /// Check row group `group` of the file at `path` before its chunks are copied: every chunk's
@@ -199,7 +200,7 @@ pub fn check_row_group(path: &Path, group: &RowGroupMetaData) -> Result<()> {
 }
 
 /// What the Parquet writer copies for a spliced chunk: `left` placeholder bytes, which
-/// `SpliceFile` drops (it copies the source's bytes itself).
+/// `SpliceFile` drops (leaving a hole that `fill` fills with the source's bytes).
 struct Placeholders {
     left: u64,
 }
@@ -262,6 +263,7 @@ impl SpliceWriter {
         Ok(SpliceWriter {
             writer,
             source: None,
+            path: path.to_path_buf(),
         })
     }
 
@@ -330,19 +332,18 @@ impl SpliceWriter {
 
     /// Copy the chunks of the row groups written so far (several at once).
     pub fn fill_holes(&mut self) -> Result<()> {
-        self.writer
-            .inner_mut()
-            .fill_holes()
-            .map_err(|e| LwError::Data(format!("cannot write the output: {e}")))
+        let filled = self.writer.inner_mut().fill_holes();
+        filled.map_err(|e| write_error(&self.path, e))
     }
 
     pub fn finish(self) -> Result<()> {
         let file = self.writer.into_inner()?; // the footer written and flushed through
-
-        file.finish()
-            .map_err(|e| LwError::Data(format!("cannot write the output: {e}")))?;
-        Ok(())
+        file.finish().map_err(|e| write_error(&self.path, e))
     }
+}
+
+fn write_error(path: &Path, e: std::io::Error) -> LwError {
+    io_err(path.display().to_string(), format!("cannot write: {e}"))
 }
 
 /// Where a column chunk's bytes begin: its dictionary page, if any, else its first data page.

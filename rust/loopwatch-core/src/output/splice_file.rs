@@ -1,8 +1,8 @@
 //! The file a splice is written to. The Parquet writer hands it every byte of the output in
 //! order — its own (headers, encoded label chunks, footer) and placeholders for the copied
 //! column chunks. Placeholders are dropped: the file skips their place, leaving a hole, and
-//! `fill_holes` later copies the source's bytes there, file to file, never through this
-//! process's memory (`fill`). That is most of the output's bytes; the holes of a batch of row
+//! `fill_holes` later copies the source's bytes there, file to file, never through a buffer
+//! of this process (`fill`). That is most of the output's bytes; the holes of a batch of row
 //! groups are filled together, in parallel.
 
 use std::collections::VecDeque;
