@@ -12,7 +12,7 @@ use super::InputTable;
 use crate::error::{io_err, schema_err, Result};
 
 /// Rows per batch read from Parquet (and per unit of an in-memory table).
-pub(super) const BATCH_ROWS: usize = 64 * 1024;
+pub const BATCH_ROWS: usize = 64 * 1024;
 
 /// Where the batches come from.
 pub enum BatchSource {

@@ -13,7 +13,7 @@ use crate::error::Result;
 pub use batches::{BatchIter, BatchSource};
 pub use parquet_files::{expand_paths, first_schema, read_parquet};
 pub use snapshot::Snapshot;
-pub use units::{Unit, Units};
+pub use units::{Unit, UnitBatches, Units, BATCH_ROWS};
 
 /// Where a table comes from.
 pub enum Source {

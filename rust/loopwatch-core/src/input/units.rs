@@ -12,7 +12,8 @@ use parquet::arrow::arrow_reader::{
 };
 use parquet::arrow::ProjectionMask;
 
-use super::batches::{project_batch, BATCH_ROWS};
+use super::batches::project_batch;
+pub use super::batches::BATCH_ROWS;
 use super::BatchSource;
 use crate::error::{io_err, schema_err, Result};
 
@@ -126,8 +127,9 @@ impl<'a> Units<'a> {
         self.list.iter().map(Unit::rows).max().unwrap_or(0)
     }
 
-    /// The batches of `unit` (at most `BATCH_ROWS` rows each), in order.
-    pub fn read(&self, unit: Unit) -> Result<Vec<RecordBatch>> {
+    /// The batches of `unit` (at most `BATCH_ROWS` rows each), in order, decoded one at a
+    /// time as they are taken (a row group is never held decoded whole).
+    pub fn read(&self, unit: Unit) -> Result<UnitBatches<'_>> {
         match (unit, self.source) {
             (
                 Unit::Slice {
@@ -138,10 +140,11 @@ impl<'a> Units<'a> {
                 BatchSource::Memory(table),
             ) => {
                 let slice = table.batches[batch].slice(offset, rows);
-                Ok(vec![match &self.columns {
+                let slice = match &self.columns {
                     None => slice,
                     Some(names) => project_batch(&slice, names)?,
-                }])
+                };
+                Ok(Box::new(std::iter::once(Ok(slice))))
             }
             (Unit::RowGroup { file, group, .. }, BatchSource::Files(_)) => {
                 let reading = &self.files[file];
@@ -156,9 +159,9 @@ impl<'a> Units<'a> {
                 .with_batch_size(BATCH_ROWS)
                 .build()
                 .map_err(|e| io_err(&name, e))?;
-                reader
-                    .collect::<std::result::Result<Vec<_>, _>>()
-                    .map_err(|e| io_err(&name, format!("cannot decode: {e}")))
+                Ok(Box::new(reader.map(move |batch| {
+                    batch.map_err(|e| io_err(&name, format!("cannot decode: {e}")))
+                })))
             }
             _ => Err(crate::error::LwError::Data(
                 "internal error: a unit of another source".into(),
@@ -166,6 +169,9 @@ impl<'a> Units<'a> {
         }
     }
 }
+
+/// A unit's batches, decoded as they are taken.
+pub type UnitBatches<'a> = Box<dyn Iterator<Item = Result<RecordBatch>> + Send + 'a>;
 
 fn open(path: &PathBuf, columns: Option<&[String]>, input: &str) -> Result<FileReading> {
     let name = path.display().to_string();

@@ -148,6 +148,7 @@ pub fn label_join_streaming(
         &feedback_side,
         &mut fb_parts,
         split_budget,
+        8, // the valid rows' key hashes, for the filter
         route_feedback,
         |ids, (batch_latest, hashes)| {
             latest = latest.max(batch_latest);
@@ -186,6 +187,7 @@ pub fn label_join_streaming(
         &predictions_side,
         &mut pred_parts,
         split_budget,
+        0, // counts only
         |chunk| settle.route(chunk),
         |ids, batch_settled| {
             routes.record(ids)?;

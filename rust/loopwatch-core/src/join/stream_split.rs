@@ -15,7 +15,7 @@ use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::input::{BatchSource, Unit, Units};
+use crate::input::{BatchSource, Unit, UnitBatches, Units, BATCH_ROWS};
 use crate::normalize::{Chunk, SideLayout};
 use crate::pipeline::overlapped;
 use crate::spill::Partition;
@@ -46,34 +46,41 @@ struct SplitBatch<S> {
 
 /// Split `side` into `parts` (appending to them). `route` gives each row of a batch its route
 /// — a partition, or any value from `parts.len()` on for a row that goes to none — and a
-/// summary of the batch; `on_batch` then sees every batch's routes and summary in input order.
+/// summary of the batch, which keeps at most `summary_row_bytes` a row; `on_batch` then sees
+/// every batch's routes and summary in input order.
 ///
-/// Units are decoded `window` at a time, `window` sized so that two windows' rows (one being
-/// decoded, one being appended: each row's columns twice — decoded, then grouped — its hash
-/// and route) take at most half of `memory_limit`. A Parquet source whose row groups are too
-/// large for that is read batch by batch on this thread instead. (In-memory units are slices
-/// of at most a reader batch: at least one at a time.)
+/// Units are decoded `window` at a time, `window` sized so that two windows take at most half
+/// of `memory_limit`. A unit's task decodes one reader batch at a time and keeps its grouped
+/// rows (at worst every row: its columns), routes and summary; so a unit takes that much a row,
+/// plus a decoded batch with its hashes. A Parquet source whose row groups are too large for
+/// that is read batch by batch on this thread instead. (In-memory units are slices of at most
+/// a reader batch: at least one at a time.)
 pub(super) fn split_side<S: Send>(
     side: &Side,
     parts: &mut [Partition],
     memory_limit: u64,
+    summary_row_bytes: u64,
     route: impl Fn(&Chunk) -> (Vec<u8>, S) + Sync,
     mut on_batch: impl FnMut(&[u8], S) -> Result<()> + Send,
 ) -> Result<()> {
     let units = Units::new(side.source, Some(side.columns), side.layout.input)?;
-    let row_bytes = 2 * crate::spill::row_width(side.schema) + 16;
-    let unit_bytes = (units.max_rows() as u64).saturating_mul(row_bytes);
+    let width = crate::spill::row_width(side.schema);
+    let kept_row_bytes = width + 1 + summary_row_bytes;
+    let batch_bytes = (BATCH_ROWS as u64).saturating_mul(2 * width + 32);
+    let unit_bytes = (units.max_rows() as u64)
+        .saturating_mul(kept_row_bytes)
+        .saturating_add(batch_bytes);
     let threads = rayon::current_num_threads().max(1) as u64;
     let mut window = (memory_limit / 4 / unit_bytes.max(1)).min(2 * threads);
     if units.in_memory() {
         window = window.max(1);
     }
     let count = parts.len();
-    let split_batches = |batches: Vec<RecordBatch>| -> Result<Vec<SplitBatch<S>>> {
+    let split_batches = |batches: UnitBatches| -> Result<Vec<SplitBatch<S>>> {
         crate::interrupt::check()?;
         batches
-            .into_iter()
             .map(|batch| {
+                let batch = batch?;
                 let chunk = Chunk::from_batch(&batch, side.layout)?;
                 let (routes, summary) = route(&chunk);
                 Ok(SplitBatch {
@@ -124,7 +131,7 @@ pub(super) fn split_side<S: Send>(
                 .into_par_iter()
                 .map(|piece| match piece {
                     Piece::Unit(unit) => split_batches(units.read(unit)?),
-                    Piece::Batch(batch) => split_batches(vec![batch]),
+                    Piece::Batch(batch) => split_batches(Box::new(std::iter::once(Ok(batch)))),
                 })
                 .collect::<Result<Vec<_>>>()?;
             Ok(Some(split))
