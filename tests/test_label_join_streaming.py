@@ -591,7 +591,7 @@ def test_parquet_to_parquet_copies_prediction_columns(lw: ModuleType, tmp_path: 
             use_dictionary=i % 2 == 0,
         )
     # 600 kB: a few spilled partitions, row groups small enough to copy; 2 kB: a row group's
-    # working size is over an eighth of the budget, so the predictions are re-encoded instead.
+    # labels need over a quarter of the budget, so the predictions are re-encoded instead.
     for limit in (600_000, 10**12, 2_000):
         target = tmp_path / f"labeled-{limit}.parquet"
         lw.label_join(folder, fb, **LOG_KW, memory_limit=limit, tmp_dir=tmp_path, output=target)

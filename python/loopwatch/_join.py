@@ -118,8 +118,9 @@ def label_join(
     Parquet predictions whose files share one Parquet schema are not re-encoded: each input row
     group becomes an output row group whose prediction columns are the input's column chunks,
     copied byte for byte after checking their page headers (so they keep their codec); only
-    the label columns are encoded (zstd). Row groups too large for an eighth of
-    ``memory_limit`` are decoded and re-encoded instead.
+    the label columns are encoded (zstd). Where a row group's labels (about three times their
+    width a row, held while they are gathered and encoded) need more than a quarter of
+    ``memory_limit``, the predictions are decoded and re-encoded instead.
 
     ``threads`` caps the worker threads (default: all cores); results never depend on it.
 

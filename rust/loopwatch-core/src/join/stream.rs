@@ -279,12 +279,12 @@ pub fn label_join_streaming(
             .collect::<Result<_>>()?,
         routes,
         defaults: default_labels(&plan, &label_schema)?,
-        schema: label_schema,
+        schema: label_schema.clone(),
     };
     let mut batches = Vec::new();
     match (destination, &predictions) {
         (Some(destination), BatchSource::Files(files))
-            if can_splice(files, stream.memory_limit)? =>
+            if can_splice(files, &label_schema, stream.memory_limit)? =>
         {
             write_spliced(
                 files,

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 
 use parquet::arrow::arrow_writer::ArrowColumnChunk;
@@ -61,17 +61,12 @@ pub(super) fn write_spliced(
         .collect();
     // Row groups in windows: a window's source chunks are checked (page headers), and its
     // labels gathered, interleaved and encoded, in parallel while the previous window is
-    // written here (its chunks copied file to file). Per row group, counted generously: twice
-    // its compressed size and its label rows twice (the partitions' pieces, then interleaved);
-    // two windows' worth takes at most half of the budget.
-    let label_row = 2 * crate::spill::row_width(&labeler.schema) + 4;
+    // written here (its chunks copied file to file); two windows' worth takes at most half of
+    // the budget.
     let largest = footers
         .iter()
         .flat_map(|meta| meta.row_groups())
-        .map(|g| {
-            (2 * g.compressed_size().max(0) as u64)
-                .saturating_add((g.num_rows().max(0) as u64).saturating_mul(label_row))
-        })
+        .map(|g| spliced_group_bytes(g, &labeler.schema))
         .max()
         .unwrap_or(0);
     let threads = rayon::current_num_threads().max(1) as u64;
@@ -284,12 +279,23 @@ impl PartWriter<'_> {
     }
 }
 
-/// Is copying column chunks valid for these predictions files, and within `memory_limit`? A
-/// row group is held whole — its compressed bytes, its label columns (gathered, concatenated,
-/// encoded) — by the few stages of the output pipeline at once: an eighth of the budget each at
-/// most, else the predictions are decoded and re-encoded batch by batch.
-pub(super) fn can_splice(files: &[impl AsRef<Path>], memory_limit: u64) -> Result<bool> {
-    let group_bytes =
-        |g: &RowGroupMetaData| g.compressed_size().max(0) as u64 + 64 * g.num_rows().max(0) as u64;
-    crate::output::chunks_copyable(files, group_bytes, memory_limit / 8)
+/// What the spliced output holds for row group `group` while it is labeled and written: its
+/// routes and gather patches (9 bytes a row), its label rows twice (the partitions' pieces,
+/// then interleaved) and once more encoded (at most). Its copied chunks are never held: they go
+/// file to file.
+fn spliced_group_bytes(group: &RowGroupMetaData, labels: &Schema) -> u64 {
+    let row = 3 * crate::spill::row_width(labels) + 9;
+    (group.num_rows().max(0) as u64).saturating_mul(row)
+}
+
+/// Is copying column chunks valid for these predictions files, and within `memory_limit`: do
+/// two windows of one row group each fit half of it (as `write_spliced` holds them)? Else the
+/// predictions are decoded and re-encoded batch by batch.
+pub(super) fn can_splice(
+    files: &[impl AsRef<Path>],
+    labels: &Schema,
+    memory_limit: u64,
+) -> Result<bool> {
+    let group_bytes = |g: &RowGroupMetaData| spliced_group_bytes(g, labels);
+    crate::output::chunks_copyable(files, group_bytes, memory_limit / 4)
 }
