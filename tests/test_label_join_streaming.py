@@ -760,47 +760,105 @@ def test_progress_bar_for_in_memory_tables(
     assert PROGRESS.search(capfd.readouterr().err)
 
 
-@pytest.mark.parametrize("output", [False, True], ids=["table", "output"])
-def test_an_input_changed_during_the_call_fails_it_naming_the_file(
-    lw: ModuleType, tmp_path: Path, output: bool
-) -> None:
-    # The predictions are read twice (keys, then the rows to label) and the two reads paired
-    # row by row: a file that changes in between must fail the call, not mislabel rows. Here a
-    # thread keeps moving one part's modification time forward while the call runs.
-    import threading
-
+def _changed_input_case(tmp_path: Path) -> tuple[Path, Path, pa.Table]:
+    """A directory of two prediction parts (row groups of 10k rows) and the feedback."""
     pred, fb = make_logs(13, n_pred=200_000, n_users=3_000)
     folder = tmp_path / "pred"
     folder.mkdir()
     half = pred.num_rows // 2
     pq.write_table(pred.slice(0, half), folder / "part-0.parquet", row_group_size=10_000)
-    moved = folder / "part-1.parquet"
-    pq.write_table(pred.slice(half), moved, row_group_size=10_000)
-    out_dir = tmp_path / "out"
-    out_dir.mkdir()
-    extra: dict[str, Any] = {"output": out_dir / "labeled.parquet"} if output else {}
-    running = threading.Event()
-    stop = threading.Event()
+    pq.write_table(pred.slice(half), folder / "part-1.parquet", row_group_size=10_000)
+    return folder, folder / "part-1.parquet", fb
 
-    def touch() -> None:
-        ns = os.stat(moved).st_mtime_ns
+
+def _during_call(change: Callable[[], None], call: Callable[[], Any]) -> Any:
+    """Run `call` while a thread keeps applying `change` (started before the call)."""
+    import threading
+
+    running, stop = threading.Event(), threading.Event()
+
+    def keep_changing() -> None:
         while not stop.is_set():
-            ns += 1_000_000
-            os.utime(moved, ns=(ns, ns))
+            change()
             running.set()
             time.sleep(0.0005)
 
-    toucher = threading.Thread(target=touch)
-    toucher.start()
+    changer = threading.Thread(target=keep_changing)
+    changer.start()
     try:
         running.wait()
-        with pytest.raises(lw.InputFileError, match="changed while it was being read") as raised:
-            lw.label_join(folder, fb, **LOG_KW, memory_limit=50_000, tmp_dir=tmp_path, **extra)
+        return call()
     finally:
         stop.set()
-        toucher.join()
+        changer.join()
+
+
+# 50 kB: spilled partitions, row groups re-encoded; 1 TB: one partition in memory, row groups'
+# chunks copied (the spliced output).
+@pytest.mark.parametrize("limit", [50_000, 10**12], ids=["re-encoded", "spliced"])
+@pytest.mark.parametrize("output", [False, True], ids=["table", "output"])
+def test_an_input_touched_during_the_call_fails_it_naming_the_file(
+    lw: ModuleType, tmp_path: Path, output: bool, limit: int
+) -> None:
+    # The predictions are read twice (keys, then the rows to label) and the two reads paired
+    # row by row: a file that changes in between must fail the call, not mislabel rows. Here a
+    # thread keeps moving one part's modification time forward while the call runs.
+    folder, moved, fb = _changed_input_case(tmp_path)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    extra: dict[str, Any] = {"output": out_dir / "labeled.parquet"} if output else {}
+    ns = [os.stat(moved).st_mtime_ns]
+
+    def touch() -> None:
+        ns[0] += 1_000_000
+        os.utime(moved, ns=(ns[0], ns[0]))
+
+    def call() -> None:
+        lw.label_join(folder, fb, **LOG_KW, memory_limit=limit, tmp_dir=tmp_path, **extra)
+
+    with pytest.raises(lw.InputFileError, match="changed while it was being read") as raised:
+        _during_call(touch, call)
     assert str(moved) in str(raised.value)
     assert loopwatch_dirs(tmp_path) == []
     assert os.listdir(out_dir) == [], "no output and no hidden temporary output"
     # Left alone, the same files label fine.
-    lw.label_join(folder, fb, **LOG_KW, memory_limit=50_000, tmp_dir=tmp_path, **extra)
+    call()
+
+
+@pytest.mark.parametrize("limit", [50_000, 10**12], ids=["re-encoded", "spliced"])
+def test_an_input_swapped_during_the_call_fails_it_naming_the_file(
+    lw: ModuleType, tmp_path: Path, limit: int
+) -> None:
+    # A part replaced by other rows (renamed over it) during the call: whatever goes wrong
+    # first inside (rows that no longer pair with their labels, chunks of another size), the
+    # error names the changed file.
+    folder, swapped, fb = _changed_input_case(tmp_path)
+    versions = [tmp_path / "a.parquet", tmp_path / "b.parquet"]
+    os.link(swapped, versions[0])
+    table = pq.read_table(swapped)
+    pq.write_table(table.slice(0, table.num_rows // 2), versions[1], row_group_size=10_000)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    turn = [0]
+
+    def swap() -> None:
+        turn[0] += 1
+        staged = tmp_path / "staged.parquet"
+        os.link(versions[turn[0] % 2], staged)
+        os.replace(staged, swapped)
+
+    def call() -> None:
+        lw.label_join(
+            folder,
+            fb,
+            **LOG_KW,
+            memory_limit=limit,
+            tmp_dir=tmp_path,
+            output=out_dir / "labeled.parquet",
+        )
+
+    with pytest.raises(lw.InputFileError, match="changed while it was being read") as raised:
+        _during_call(swap, call)
+    assert str(swapped) in str(raised.value)
+    assert loopwatch_dirs(tmp_path) == []
+    assert os.listdir(out_dir) == []

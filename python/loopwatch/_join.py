@@ -118,9 +118,12 @@ def label_join(
     Parquet predictions whose files share one Parquet schema are not re-encoded: each input row
     group becomes an output row group whose prediction columns are the input's column chunks,
     copied byte for byte after checking their page headers (so they keep their codec); only
-    the label columns are encoded (zstd). Where a row group's labels (about three times their
-    width a row, held while they are gathered and encoded) need more than a quarter of
-    ``memory_limit``, the predictions are decoded and re-encoded instead.
+    the label columns are encoded (zstd). Where one row group's labels, while they are
+    gathered and encoded, would need more than half of ``memory_limit``, the predictions are
+    decoded and re-encoded instead. Input files must not change during the call (the
+    predictions are read twice and the reads paired row by row): each file's size,
+    modification time and identity are checked before the output is committed, and a change
+    raises ``InputFileError`` naming the file, with no output written.
 
     ``threads`` caps the worker threads (default: all cores); results never depend on it.
 

@@ -2,7 +2,8 @@
 //! streaming join reads the predictions twice (keys, then the rows to label) and pairs the two
 //! reads row by row. A file changed or replaced in between would pair labels with the wrong
 //! rows, so each file's size, modification time and identity are noted before the first read
-//! and compared before the output is committed: any difference fails the call, naming the file.
+//! and compared before the output is committed (and when the call fails: a changed file is the
+//! better explanation): any difference fails the call, naming the file.
 
 use std::fs::Metadata;
 use std::path::{Path, PathBuf};
@@ -16,8 +17,9 @@ use crate::error::{io_err, Result};
 struct Stamp {
     len: u64,
     modified: Option<SystemTime>,
-    /// Device and inode: a file replaced by another (renamed over it) differs here.
-    identity: Option<(u64, u64)>,
+    /// Device and inode (a file replaced by another, renamed over it, differs here) and the
+    /// status change time (a file rewritten in place with its modification time put back).
+    identity: Option<(u64, u64, i64, i64)>,
 }
 
 impl Stamp {
@@ -32,13 +34,13 @@ impl Stamp {
 }
 
 #[cfg(unix)]
-fn identity(meta: &Metadata) -> Option<(u64, u64)> {
+fn identity(meta: &Metadata) -> Option<(u64, u64, i64, i64)> {
     use std::os::unix::fs::MetadataExt;
-    Some((meta.dev(), meta.ino()))
+    Some((meta.dev(), meta.ino(), meta.ctime(), meta.ctime_nsec()))
 }
 
 #[cfg(not(unix))]
-fn identity(_meta: &Metadata) -> Option<(u64, u64)> {
+fn identity(_meta: &Metadata) -> Option<(u64, u64, i64, i64)> {
     None
 }
 

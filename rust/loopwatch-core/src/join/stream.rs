@@ -33,7 +33,7 @@ use super::settled::{default_labels, Settle, Settled};
 use super::stream_output::{can_splice, write_decoded, write_spliced};
 use super::stream_split::{split_side, Side};
 use super::{join_tables, output_schema, JoinOptions, JoinOutput, JoinStats, STATS_KEY};
-use crate::error::Result;
+use crate::error::{LwError, Result};
 use crate::input::{BatchSource, InputTable, Snapshot};
 use crate::normalize::Chunk;
 use crate::output::Destination;
@@ -69,8 +69,25 @@ pub fn label_join_streaming(
     stream: &StreamOptions,
     target: StreamTarget,
 ) -> Result<JoinOutput> {
-    // The predictions are read twice; the files must not change in between.
+    // The input files must not change during the call (the predictions are read twice and the
+    // reads paired row by row). A failed call is checked too: a changed file explains most of
+    // the failures it causes (rows that no longer pair, chunks that end early) better.
     let snapshot = Snapshot::take(&[&predictions, &feedback])?;
+    join_streaming(predictions, feedback, options, stream, target, &snapshot).map_err(|e| match e {
+        LwError::Interrupted => e,
+        e => snapshot.check().err().unwrap_or(e),
+    })
+}
+
+/// `label_join_streaming`, checking `snapshot` before the output is committed or returned.
+fn join_streaming(
+    predictions: BatchSource,
+    feedback: BatchSource,
+    options: &JoinOptions,
+    stream: &StreamOptions,
+    target: StreamTarget,
+    snapshot: &Snapshot,
+) -> Result<JoinOutput> {
     let pred_schema = schema_of(&predictions)?;
     let fb_schema = schema_of(&feedback)?;
     Plan::new(options, &pred_schema, &fb_schema)?; // fail before reading data
@@ -248,6 +265,10 @@ pub fn label_join_streaming(
                     let first = batch.num_columns() - label_count;
                     let columns = batch.columns()[first..].to_vec();
                     let labels = RecordBatch::try_new(label_schema.clone(), columns)?;
+                    if let Partition::Memory(_) = label_part {
+                        label_part.push(labels)?; // all in memory anyway: no slices to join
+                        continue;
+                    }
                     // In small batches: pass 4 holds one read batch of every partition.
                     for at in (0..labels.num_rows()).step_by(LABEL_BATCH_ROWS) {
                         let rows = LABEL_BATCH_ROWS.min(labels.num_rows() - at);

@@ -61,8 +61,8 @@ pub(super) fn write_spliced(
         .collect();
     // Row groups in windows: a window's source chunks are checked (page headers), and its
     // labels gathered, interleaved and encoded, in parallel while the previous window is
-    // written here (its chunks copied file to file); two windows' worth takes at most half of
-    // the budget.
+    // written here (its chunks copied file to file). The window being prepared takes at most
+    // half of the budget; the one being written holds only its encoded label chunks.
     let largest = footers
         .iter()
         .flat_map(|meta| meta.row_groups())
@@ -90,7 +90,9 @@ pub(super) fn write_spliced(
             .map(|(i, ((f, g, rows), labels))| {
                 crate::interrupt::check()?;
                 check_row_group(&files[f], footers[f].row_group(g))?;
-                let encoded = encoder.encode(first + i, &labels.columns()?)?;
+                let columns = labels.columns()?;
+                drop(labels); // the partitions' pieces, interleaved into `columns`
+                let encoded = encoder.encode(first + i, &columns)?;
                 Ok((f, g, rows, encoded))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -279,23 +281,23 @@ impl PartWriter<'_> {
     }
 }
 
-/// What the spliced output holds for row group `group` while it is labeled and written: its
+/// What the spliced output holds for row group `group` while its labels are prepared: its
 /// routes and gather patches (9 bytes a row), its label rows twice (the partitions' pieces,
-/// then interleaved) and once more encoded (at most). Its copied chunks are never held: they go
-/// file to file.
+/// then interleaved), the encoder's work on one column (up to 25 bytes a row) and the encoded
+/// chunks (at most the labels' width). Its copied chunks are never held: they go file to file.
 fn spliced_group_bytes(group: &RowGroupMetaData, labels: &Schema) -> u64 {
-    let row = 3 * crate::spill::row_width(labels) + 9;
+    let row = 3 * crate::spill::row_width(labels) + 34;
     (group.num_rows().max(0) as u64).saturating_mul(row)
 }
 
-/// Is copying column chunks valid for these predictions files, and within `memory_limit`: do
-/// two windows of one row group each fit half of it (as `write_spliced` holds them)? Else the
-/// predictions are decoded and re-encoded batch by batch.
+/// Is copying column chunks valid for these predictions files, and within `memory_limit`:
+/// does one row group being prepared fit half of it (a window of one, as `write_spliced` sizes
+/// windows)? Else the predictions are decoded and re-encoded batch by batch.
 pub(super) fn can_splice(
     files: &[impl AsRef<Path>],
     labels: &Schema,
     memory_limit: u64,
 ) -> Result<bool> {
     let group_bytes = |g: &RowGroupMetaData| spliced_group_bytes(g, labels);
-    crate::output::chunks_copyable(files, group_bytes, memory_limit / 4)
+    crate::output::chunks_copyable(files, group_bytes, memory_limit / 2)
 }

@@ -66,7 +66,8 @@ pub(super) fn split_side<S: Send>(
     let units = Units::new(side.source, Some(side.columns), side.layout.input)?;
     let width = crate::spill::row_width(side.schema);
     let kept_row_bytes = width + 1 + summary_row_bytes;
-    let batch_bytes = (BATCH_ROWS as u64).saturating_mul(2 * width + 32);
+    let batch_rows = BATCH_ROWS.min(units.max_rows()) as u64;
+    let batch_bytes = batch_rows.saturating_mul(2 * width + 32);
     let unit_bytes = (units.max_rows() as u64)
         .saturating_mul(kept_row_bytes)
         .saturating_add(batch_bytes);

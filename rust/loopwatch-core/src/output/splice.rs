@@ -127,31 +127,30 @@ impl ColumnEncoder {
         })
     }
 
-    /// The encoded chunks of `columns` (in schema order) for row group `index`.
+    /// The encoded chunks of `columns` (in schema order) for row group `index`, one column at
+    /// a time (preparing a column for Parquet — level and value indices — costs up to 25
+    /// bytes a row: all at once, that times the label columns).
     pub fn encode(&self, index: usize, columns: &[ArrayRef]) -> Result<Vec<ArrowColumnChunk>> {
-        let writers = self.factory.create_column_writers(index)?;
-        let mut leaves = Vec::with_capacity(writers.len());
+        let mismatch = || LwError::Data("internal error: leaves and column writers differ".into());
+        let mut writers = self.factory.create_column_writers(index)?.into_iter();
+        let mut chunks = Vec::with_capacity(writers.len());
         for (field, array) in self.schema.fields().iter().zip(columns) {
-            leaves.extend(compute_leaves(field, array)?);
-        }
-        if leaves.len() != writers.len() {
-            return Err(LwError::Data(
-                "internal error: leaves and column writers differ in number".into(),
-            ));
-        }
-        writers
-            .into_iter()
-            .zip(leaves)
-            .map(|(mut writer, leaf)| {
+            for leaf in compute_leaves(field, array)? {
+                let mut writer = writers.next().ok_or_else(mismatch)?;
                 writer.write(&leaf)?;
+                drop(leaf);
                 let mut chunk = writer.close()?;
                 // The copied chunks come without page indexes, and a footer must have them for
                 // every column or none (the writer panics on a mix).
                 chunk.close_mut().column_index = None;
                 chunk.close_mut().offset_index = None;
-                Ok(chunk)
-            })
-            .collect()
+                chunks.push(chunk);
+            }
+        }
+        if writers.next().is_some() {
+            return Err(mismatch());
+        }
+        Ok(chunks)
     }
 }
 
