@@ -237,6 +237,28 @@ def test_logs_across_reader_batches_and_many_partitions(
     assert_same(lw, pq.read_table(target), want, "directory in, Parquet out")
 
 
+@pytest.mark.parametrize("limit", ["4MiB", "8MiB"])
+def test_partitions_labels_across_several_batches(
+    lw: ModuleType, tmp_path: Path, limit: str
+) -> None:
+    # Few users and items: ~116k of 120k predictions routed, into 10 (4 MiB, 2 threads) or 5
+    # (8 MiB) spilled partitions of 12k-23k rows, so each partition's labels are kept in
+    # several 8k-row batches and read back across their ends. 8 MiB splices the output, 4 MiB
+    # re-encodes it (a 40k-row group's labels need more than half of the budget).
+    pred, fb = make_logs(21, n_pred=120_000, n_users=150, n_items=4)
+    want = lw.label_join(pred, fb, **LOG_KW)
+    pq.write_table(pred, tmp_path / "pred.parquet", row_group_size=40_000)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    kw: dict[str, Any] = {**LOG_KW, "memory_limit": limit, "tmp_dir": tmp, "threads": 2}
+    got = lw.label_join(tmp_path / "pred.parquet", fb, **kw)
+    assert_same(lw, got, want, "table out")
+    target = tmp_path / "labeled.parquet"
+    lw.label_join(tmp_path / "pred.parquet", fb, **kw, output=target)
+    assert_same(lw, pq.read_table(target), want, "Parquet out")
+    assert loopwatch_dirs(tmp) == []
+
+
 # Watermark A = 100 (the one event's time), windows 10 and 30: W_max = 30.
 EDGE_PRED = pa.table(
     {
