@@ -19,9 +19,9 @@ echo "nproc $(nproc); $(df -h "$(dirname "$DATA")" | tail -1)"
 python3 benches/generate_parts.py "$DATA" --days "$DAYS" --requests "$REQUESTS" | tail -1
 du -sh "$DATA"
 cd benches
-# Where the time goes at 16 threads (stage trace; TRACE_THREADS="1 16" for both), before the
+# Where the time goes at 1 and 16 threads (stage traces; TRACE_THREADS to change), before the
 # scaling table (MEMORY_LIMITS: the budgets of the Parquet runs).
-for t in ${TRACE_THREADS:-16}; do
+for t in ${TRACE_THREADS:-1 16}; do
 LOOPWATCH_TRACE=1 python3 - "$DATA" "$t" 2>"$OUT/trace$t.log" <<'PY'
 import sys, tempfile, time, loopwatch as lw
 d, threads = sys.argv[1], int(sys.argv[2])
