@@ -237,14 +237,15 @@ def test_logs_across_reader_batches_and_many_partitions(
     assert_same(lw, pq.read_table(target), want, "directory in, Parquet out")
 
 
-@pytest.mark.parametrize("limit", ["4MiB", "8MiB"])
+@pytest.mark.parametrize(("limit", "codec"), [("4MiB", "ZSTD"), ("10MiB", "SNAPPY")])
 def test_partitions_labels_across_several_batches(
-    lw: ModuleType, tmp_path: Path, limit: str
+    lw: ModuleType, tmp_path: Path, limit: str, codec: str
 ) -> None:
-    # Few users and items: ~116k of 120k predictions routed, into 10 (4 MiB, 2 threads) or 5
-    # (8 MiB) spilled partitions of 12k-23k rows, so each partition's labels are kept in
-    # several 8k-row batches and read back across their ends. 8 MiB splices the output, 4 MiB
-    # re-encodes it (a 40k-row group's labels need more than half of the budget).
+    # Few users and items: ~116k of 120k predictions routed, into 10 (4 MiB, 2 threads) or 4
+    # (10 MiB) spilled partitions of 12k-29k rows, so each partition's labels are kept in
+    # several 8k-row batches and read back across their ends. 10 MiB splices the output (the
+    # prediction columns keep their snappy chunks), 4 MiB re-encodes it (zstd): a 40k-row
+    # group's labels need more than half of that budget.
     pred, fb = make_logs(21, n_pred=120_000, n_users=150, n_items=4)
     want = lw.label_join(pred, fb, **LOG_KW)
     pq.write_table(pred, tmp_path / "pred.parquet", row_group_size=40_000)
@@ -256,6 +257,7 @@ def test_partitions_labels_across_several_batches(
     target = tmp_path / "labeled.parquet"
     lw.label_join(tmp_path / "pred.parquet", fb, **kw, output=target)
     assert_same(lw, pq.read_table(target), want, "Parquet out")
+    assert pq.ParquetFile(target).metadata.row_group(0).column(0).compression == codec
     assert loopwatch_dirs(tmp) == []
 
 
@@ -798,25 +800,32 @@ def _during_call(change: Callable[[], None], call: Callable[[], Any]) -> Any:
     import threading
 
     running, stop = threading.Event(), threading.Event()
+    failed: list[BaseException] = []
 
     def keep_changing() -> None:
-        while not stop.is_set():
-            change()
+        try:
+            while not stop.is_set():
+                change()
+                running.set()
+                time.sleep(0.0005)
+        except BaseException as e:  # reported by the test, not lost in the thread
+            failed.append(e)
             running.set()
-            time.sleep(0.0005)
 
     changer = threading.Thread(target=keep_changing)
     changer.start()
     try:
-        running.wait()
+        assert running.wait(10), "the changing thread never ran"
+        assert not failed, failed
         return call()
     finally:
         stop.set()
         changer.join()
+        assert not failed, failed
 
 
-# 50 kB: spilled partitions, row groups re-encoded; 1 TB: one partition in memory, row groups'
-# chunks copied (the spliced output).
+# 50 kB: spilled partitions, row groups re-encoded; 1 TB: one partition in memory (and, with
+# `output`, the row groups' chunks copied: the spliced output).
 @pytest.mark.parametrize("limit", [50_000, 10**12], ids=["re-encoded", "spliced"])
 @pytest.mark.parametrize("output", [False, True], ids=["table", "output"])
 def test_an_input_touched_during_the_call_fails_it_naming_the_file(

@@ -122,8 +122,9 @@ def label_join(
     gathered and encoded, would need more than half of ``memory_limit``, the predictions are
     decoded and re-encoded instead. Input files must not change during the call (the
     predictions are read twice and the reads paired row by row): each file's size,
-    modification time and identity are checked before the output is committed, and a change
-    raises ``InputFileError`` naming the file, with no output written.
+    modification and status-change times and identity are checked before the output is
+    committed (and when the call fails), and a change raises ``InputFileError`` naming the
+    file, with no output written.
 
     ``threads`` caps the worker threads (default: all cores); results never depend on it.
 

@@ -69,8 +69,9 @@ impl Snapshot {
             if now != *before {
                 return Err(io_err(
                     path.display().to_string(),
-                    "the file changed while it was being read (its size, modification time or \
-                     identity differs); no output was written — run again once it stays put",
+                    "the file changed while it was being read (its size, modification or \
+                     status-change time, or identity differs); no output was written — run \
+                     again once it stays put",
                 ));
             }
         }

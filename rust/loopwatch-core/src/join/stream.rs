@@ -73,9 +73,15 @@ pub fn label_join_streaming(
     // reads paired row by row). A failed call is checked too: a changed file explains most of
     // the failures it causes (rows that no longer pair, chunks that end early) better.
     let snapshot = Snapshot::take(&[&predictions, &feedback])?;
-    join_streaming(predictions, feedback, options, stream, target, &snapshot).map_err(|e| match e {
-        LwError::Interrupted => e,
-        e => snapshot.check().err().unwrap_or(e),
+    join_streaming(predictions, feedback, options, stream, target, &snapshot).map_err(|e| {
+        match (e, snapshot.check()) {
+            (e @ LwError::Interrupted, _) | (e, Ok(())) => e,
+            (e, Err(LwError::Io { path, message })) => LwError::Io {
+                path,
+                message: format!("{message} (the call failed with: {e})"),
+            },
+            (_, Err(changed)) => changed,
+        }
     })
 }
 
