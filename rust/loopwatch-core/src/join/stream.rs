@@ -309,12 +309,16 @@ fn join_streaming(
         schema: label_schema.clone(),
     };
     let mut batches = Vec::new();
-    match (destination, &predictions) {
-        (Some(destination), BatchSource::Files(files))
-            if can_splice(files, &label_schema, stream.memory_limit)? =>
-        {
+    let spliceable = match (&destination, &predictions) {
+        (Some(_), BatchSource::Files(files)) => {
+            can_splice(files, &label_schema, stream.memory_limit)?
+        }
+        _ => None,
+    };
+    match (destination, spliceable) {
+        (Some(destination), Some(inputs)) => {
             write_spliced(
-                files,
+                &inputs,
                 labeler,
                 &destination,
                 &schema,
@@ -325,7 +329,7 @@ fn join_streaming(
             snapshot.check()?;
             destination.commit()?;
         }
-        (Some(destination), _) => {
+        (Some(destination), None) => {
             let out = Some(&destination);
             write_decoded(
                 &predictions,

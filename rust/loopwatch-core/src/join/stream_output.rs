@@ -7,7 +7,7 @@
 //!   the label columns encoded (no decoding of the predictions at all);
 //! - `write_decoded`: anything else — predictions read again, label columns appended, encoded.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::datatypes::{Schema, SchemaRef};
@@ -33,7 +33,7 @@ type Prepared = (usize, usize, usize, Vec<ArrowColumnChunk>);
 /// Write the labeled predictions by copying the Parquet files' column chunks and encoding only
 /// the label columns (see the module comment for when this is valid).
 pub(super) fn write_spliced(
-    files: &[PathBuf],
+    inputs: &SpliceInputs,
     mut labeler: Labeler,
     destination: &Destination,
     schema: &SchemaRef,
@@ -43,11 +43,7 @@ pub(super) fn write_spliced(
 ) -> Result<()> {
     let properties = writer_properties(schema, metadata);
     let encoder = ColumnEncoder::new(labeler.schema.clone(), Arc::new(properties.clone()))?;
-    // Every file's footer, read once: row groups to label and copy.
-    let footers: Vec<ParquetMetaData> = files
-        .iter()
-        .map(|f| read_footer(f).map(|(_, meta)| meta))
-        .collect::<Result<_>>()?;
+    let SpliceInputs { files, footers } = inputs;
     let source_schema = footers[0].file_metadata().schema_descr_ptr();
     let work: Vec<(usize, usize, usize)> = footers
         .iter()
@@ -290,14 +286,24 @@ fn spliced_group_bytes(group: &RowGroupMetaData, labels: &Schema) -> u64 {
     (group.num_rows().max(0) as u64).saturating_mul(row)
 }
 
-/// Is copying column chunks valid for these predictions files, and within `memory_limit`:
-/// does one row group being prepared fit half of it (a window of one, as `write_spliced` sizes
-/// windows)? Else the predictions are decoded and re-encoded batch by batch.
+/// Predictions files whose column chunks can be copied, with their footers (read once).
+pub(super) struct SpliceInputs {
+    files: Vec<PathBuf>,
+    footers: Vec<ParquetMetaData>,
+}
+
+/// Is copying the predictions files' column chunks valid, and within `memory_limit`: does one
+/// row group being prepared fit half of it (a window of one, as `write_spliced` sizes windows)?
+/// Else (`None`) the predictions are decoded and re-encoded batch by batch.
 pub(super) fn can_splice(
-    files: &[impl AsRef<Path>],
+    files: &[PathBuf],
     labels: &Schema,
     memory_limit: u64,
-) -> Result<bool> {
+) -> Result<Option<SpliceInputs>> {
     let group_bytes = |g: &RowGroupMetaData| spliced_group_bytes(g, labels);
-    crate::output::chunks_copyable(files, group_bytes, memory_limit / 2)
+    let footers = crate::output::copyable_footers(files, group_bytes, memory_limit / 2)?;
+    Ok(footers.map(|footers| SpliceInputs {
+        files: files.to_vec(),
+        footers,
+    }))
 }

@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex};
 
 /// Bytes of the output at `start..start + len` are the source's at `offset..offset + len`.
 #[derive(Clone)]
-pub(super) struct Copy {
+pub(super) struct ChunkCopy {
     pub start: u64,
     pub len: u64,
     /// Shared by a source's copies (read at explicit offsets, or seeked by one thread).
@@ -53,7 +53,7 @@ static MAPPING_WORKS: AtomicBool = AtomicBool::new(true);
 
 /// Copy every hole's bytes into `out` (holes in output order, not overlapping). On success
 /// `out`'s file offset is where it was.
-pub(super) fn fill(out: &File, holes: &[Copy]) -> io::Result<()> {
+pub(super) fn fill(out: &File, holes: &[ChunkCopy]) -> io::Result<()> {
     let helpers = rayon::current_num_threads().saturating_sub(1);
     let helped = helpers > 0 && MAPPING_WORKS.load(Ordering::Relaxed) && reserve(out, holes);
     let helpers = if helped { helpers } else { 0 };
@@ -64,10 +64,10 @@ pub(super) fn fill(out: &File, holes: &[Copy]) -> io::Result<()> {
 /// be copied by `front` at the end), while this thread copies from the front by `front`.
 fn fill_with(
     out: &File,
-    holes: &[Copy],
+    holes: &[ChunkCopy],
     helpers: usize,
-    mut front: impl FnMut(&File, &[Copy]) -> io::Result<()> + Send,
-    back: impl Fn(&File, &[Copy]) -> bool + Sync,
+    mut front: impl FnMut(&File, &[ChunkCopy]) -> io::Result<()> + Send,
+    back: impl Fn(&File, &[ChunkCopy]) -> bool + Sync,
 ) -> io::Result<()> {
     let pieces = pieces(holes);
     let end = (&*out).stream_position()?;
@@ -114,15 +114,15 @@ fn fill_with(
 }
 
 /// The holes' parts in each aligned block of `PIECE` bytes of the output, block by block.
-fn pieces(holes: &[Copy]) -> Vec<Vec<Copy>> {
-    let mut pieces: Vec<Vec<Copy>> = Vec::new();
+fn pieces(holes: &[ChunkCopy]) -> Vec<Vec<ChunkCopy>> {
+    let mut pieces: Vec<Vec<ChunkCopy>> = Vec::new();
     let mut block = u64::MAX;
     for hole in holes {
         let mut at = 0;
         while at < hole.len {
             let start = hole.start + at;
             let len = (PIECE - start % PIECE).min(hole.len - at);
-            let part = Copy {
+            let part = ChunkCopy {
                 start,
                 len,
                 source: hole.source.clone(),
@@ -145,7 +145,7 @@ fn pieces(holes: &[Copy]) -> Vec<Vec<Copy>> {
 
 /// Each part in turn: seek there and let the kernel copy (where it can). Only the thread
 /// running `fill` calls this: it moves `out`'s and the sources' file offsets.
-fn copy_in_kernel(out: &File, parts: &[Copy]) -> io::Result<()> {
+fn copy_in_kernel(out: &File, parts: &[ChunkCopy]) -> io::Result<()> {
     let mut writer = out;
     for part in parts {
         writer.seek(SeekFrom::Start(part.start))?;
@@ -162,7 +162,7 @@ fn copy_in_kernel(out: &File, parts: &[Copy]) -> io::Result<()> {
 /// Reserve the holes' blocks for the helpers (and extend the file over them); false where
 /// that is not possible (then there are no helpers: a full disk is reported by the copy).
 #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
-fn reserve(out: &File, holes: &[Copy]) -> bool {
+fn reserve(out: &File, holes: &[ChunkCopy]) -> bool {
     match mapped::reserve(out, holes) {
         Ok(()) => true,
         Err(e) => {
@@ -173,21 +173,21 @@ fn reserve(out: &File, holes: &[Copy]) -> bool {
 }
 
 #[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
-fn reserve(_out: &File, _holes: &[Copy]) -> bool {
+fn reserve(_out: &File, _holes: &[ChunkCopy]) -> bool {
     false
 }
 
 /// Copy one piece through a mapping of its pages; false if that failed (for any reason: the
 /// piece is then copied again the other way).
 #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
-fn copy_mapped(out: &File, parts: &[Copy]) -> bool {
+fn copy_mapped(out: &File, parts: &[ChunkCopy]) -> bool {
     mapped::copy(out, parts)
         .inspect_err(note_unsupported)
         .is_ok()
 }
 
 #[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
-fn copy_mapped(_out: &File, _parts: &[Copy]) -> bool {
+fn copy_mapped(_out: &File, _parts: &[ChunkCopy]) -> bool {
     false
 }
 
@@ -215,7 +215,7 @@ mod mapped {
     use std::io;
     use std::os::fd::AsRawFd;
 
-    use super::{ended_early, Copy};
+    use super::{ended_early, ChunkCopy};
 
     fn check(result: libc::c_int) -> io::Result<()> {
         if result == 0 {
@@ -271,7 +271,7 @@ mod mapped {
 
     /// Allocate the holes' blocks (and extend the file over them): the mapped pages then need
     /// no allocation when written.
-    pub fn reserve(out: &File, holes: &[Copy]) -> io::Result<()> {
+    pub fn reserve(out: &File, holes: &[ChunkCopy]) -> io::Result<()> {
         for hole in holes.iter().filter(|h| h.len > 0) {
             let (start, len) = (to_off(hole.start)?, to_off(hole.len)?);
             // SAFETY: plain system call on an open descriptor.
@@ -282,7 +282,7 @@ mod mapped {
 
     /// Copy a piece's parts (in output order, within one aligned block, reserved by
     /// `reserve`) through a mapping of their pages.
-    pub fn copy(out: &File, parts: &[Copy]) -> io::Result<()> {
+    pub fn copy(out: &File, parts: &[ChunkCopy]) -> io::Result<()> {
         let (Some(first), Some(last)) = (parts.first(), parts.last()) else {
             return Ok(());
         };
@@ -365,9 +365,9 @@ pub(super) mod tests {
     }
 
     /// A way of filling holes.
-    type Way = fn(&File, &[Copy]) -> io::Result<()>;
+    type Way = fn(&File, &[ChunkCopy]) -> io::Result<()>;
 
-    fn in_pool(threads: usize, out: &File, holes: &[Copy]) -> io::Result<()> {
+    fn in_pool(threads: usize, out: &File, holes: &[ChunkCopy]) -> io::Result<()> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
@@ -376,7 +376,7 @@ pub(super) mod tests {
     }
 
     /// Every piece through the kernel copy only.
-    fn kernel_only(out: &File, holes: &[Copy]) -> io::Result<()> {
+    fn kernel_only(out: &File, holes: &[ChunkCopy]) -> io::Result<()> {
         let end = (&*out).stream_position()?;
         pieces(holes)
             .iter()
@@ -386,13 +386,13 @@ pub(super) mod tests {
 
     /// Every piece through a mapping only (no quiet fallback), where there is one.
     #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
-    fn mapped_only(out: &File, holes: &[Copy]) -> io::Result<()> {
+    fn mapped_only(out: &File, holes: &[ChunkCopy]) -> io::Result<()> {
         mapped::reserve(out, holes)?;
         pieces(holes).iter().try_for_each(|p| mapped::copy(out, p))
     }
 
     #[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
-    fn mapped_only(out: &File, holes: &[Copy]) -> io::Result<()> {
+    fn mapped_only(out: &File, holes: &[ChunkCopy]) -> io::Result<()> {
         kernel_only(out, holes)
     }
 
@@ -406,7 +406,7 @@ pub(super) mod tests {
 
     /// An output with holes of many sizes (across blocks and pages, unaligned, adjacent or
     /// not) between written bytes, the holes, and the bytes it should end up with.
-    fn holey_output() -> (File, Vec<Copy>, Vec<u8>) {
+    fn holey_output() -> (File, Vec<ChunkCopy>, Vec<u8>) {
         let source_bytes = noise(3 * PIECE as usize + 12_345, 7);
         let source = Arc::new(scratch_file());
         (&*source).write_all(&source_bytes).unwrap();
@@ -431,7 +431,7 @@ pub(super) mod tests {
             (&out).write_all(&filler).unwrap();
             expected.extend_from_slice(&filler);
             let offset = (i as u64 * 9_999) % (source_bytes.len() as u64 - len);
-            holes.push(Copy {
+            holes.push(ChunkCopy {
                 start: expected.len() as u64,
                 len,
                 source: source.clone(),
@@ -474,7 +474,7 @@ pub(super) mod tests {
             let (out, holes, expected) = holey_output();
             assert!(reserve(&out, &holes) || !cfg!(target_os = "linux"));
             let (taken, failed) = (AtomicUsize::new(0), AtomicUsize::new(0));
-            let back = |out: &File, parts: &[Copy]| {
+            let back = |out: &File, parts: &[ChunkCopy]| {
                 let n = taken.fetch_add(1, Ordering::SeqCst) + 1;
                 if fail_every > 0 && n % fail_every == 0 {
                     failed.fetch_add(1, Ordering::SeqCst);
@@ -487,7 +487,7 @@ pub(super) mod tests {
                     true
                 }
             };
-            let front = |out: &File, parts: &[Copy]| {
+            let front = |out: &File, parts: &[ChunkCopy]| {
                 let start = std::time::Instant::now();
                 while taken.load(Ordering::SeqCst) == 0 && start.elapsed().as_secs() < 10 {
                     std::thread::yield_now();
@@ -507,7 +507,7 @@ pub(super) mod tests {
 
     /// Copy parts by positioned writes (any thread; a test's stand-in for a helper).
     #[cfg(unix)]
-    fn kernel_only_parts(out: &File, parts: &[Copy]) {
+    fn kernel_only_parts(out: &File, parts: &[ChunkCopy]) {
         use std::os::unix::fs::FileExt;
         for part in parts {
             let mut bytes = vec![0; part.len as usize];
@@ -522,7 +522,7 @@ pub(super) mod tests {
         (&*source)
             .write_all(&noise(2 * PIECE as usize + 10, 3))
             .unwrap();
-        let hole = Copy {
+        let hole = ChunkCopy {
             start: 5,
             len: 2 * PIECE + 20,
             source,
@@ -539,7 +539,7 @@ pub(super) mod tests {
     #[test]
     fn pieces_cover_the_holes_exactly_one_block_each() {
         let source = Arc::new(scratch_file());
-        let hole = |start, len| Copy {
+        let hole = |start, len| ChunkCopy {
             start,
             len,
             source: source.clone(),
@@ -554,7 +554,7 @@ pub(super) mod tests {
             hole(5 * PIECE, PIECE),
         ];
         let pieces = pieces(&holes);
-        let parts: Vec<&Copy> = pieces.iter().flatten().collect();
+        let parts: Vec<&ChunkCopy> = pieces.iter().flatten().collect();
         // The parts, in order, are the holes cut at block boundaries.
         let mut expected = Vec::new();
         for h in &holes {

@@ -11,7 +11,7 @@ mod table;
 pub use destination::Destination;
 pub use parquet_file::write_parquet;
 pub use parquet_stream::ParquetSink;
-pub use splice::{check_row_group, chunks_copyable, read_footer, ColumnEncoder, SpliceWriter};
+pub use splice::{check_row_group, copyable_footers, read_footer, ColumnEncoder, SpliceWriter};
 pub use table::TableBuilder;
 
 use arrow::datatypes::{DataType, Schema};

@@ -2,7 +2,7 @@
 //! chunks are copied byte for byte — no decoding, no re-encoding, which is most of the cost of
 //! writing a labeled log — and only the new (label) columns are encoded.
 //!
-//! Valid only when every source file has the same Parquet schema (`chunks_copyable`): the
+//! Valid only when every source file has the same Parquet schema (`copyable_footers`): the
 //! copied chunks keep their encodings, compression and statistics, and the footer describes
 //! them with the first file's column types.
 
@@ -27,7 +27,7 @@ use parquet::file::serialized_reader::SerializedPageReader;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::{SchemaDescriptor, Type};
 
-use super::fill::Copy;
+use super::fill::ChunkCopy;
 use super::splice_file::SpliceFile;
 use crate::error::{io_err, LwError, Result};
 
@@ -41,16 +41,16 @@ pub fn read_footer(path: &Path) -> Result<(File, ParquetMetaData)> {
     Ok((file, metadata))
 }
 
-/// Can `files`' column chunks be copied into one output: do they share one Parquet schema
-/// (column types, repetition, nesting), with every chunk inside its own file, and is every row
-/// group's estimated working size (`group_bytes` of its compressed size and rows) at most
-/// `max_group_bytes`?
-pub fn chunks_copyable(
+/// The footers of `files` if their column chunks can be copied into one output: do they share
+/// one Parquet schema (column types, repetition, nesting), with every chunk inside its own
+/// file, and is every row group's estimated working size (`group_bytes`) at most
+/// `max_group_bytes`? (`None` if not.)
+pub fn copyable_footers(
     files: &[impl AsRef<Path>],
     group_bytes: impl Fn(&RowGroupMetaData) -> u64,
     max_group_bytes: u64,
-) -> Result<bool> {
-    let mut first: Option<Type> = None;
+) -> Result<Option<Vec<ParquetMetaData>>> {
+    let mut footers: Vec<ParquetMetaData> = Vec::with_capacity(files.len());
     for file in files {
         let (_, metadata) = read_footer(file.as_ref())?;
         let elsewhere = metadata
@@ -61,21 +61,16 @@ pub fn chunks_copyable(
             .row_groups()
             .iter()
             .any(|g| group_bytes(g) > max_group_bytes);
-        if elsewhere || too_big {
-            return Ok(false);
+        let root = metadata.file_metadata().schema_descr().root_schema();
+        let other_schema = footers
+            .first()
+            .is_some_and(|f| f.file_metadata().schema_descr().root_schema() != root);
+        if elsewhere || too_big || other_schema {
+            return Ok(None);
         }
-        let root = metadata
-            .file_metadata()
-            .schema_descr()
-            .root_schema()
-            .clone();
-        match &first {
-            None => first = Some(root),
-            Some(f) if *f != root => return Ok(false),
-            Some(_) => {}
-        }
+        footers.push(metadata);
     }
-    Ok(true)
+    Ok(Some(footers))
 }
 
 /// A chunk is copied without decoding, but not blindly: its page headers must parse, fit the
@@ -170,9 +165,7 @@ pub fn check_row_group(path: &Path, group: &RowGroupMetaData) -> Result<()> {
     let source = Arc::new(File::open(path).map_err(|e| io_err(&name, e))?);
     let file_len = source.metadata().map_err(|e| io_err(&name, e))?.len();
     for column in group.columns() {
-        let start = column
-            .dictionary_page_offset()
-            .unwrap_or(column.data_page_offset());
+        let start = raw_chunk_start(column);
         let size = column.compressed_size();
         let inside = start >= 0
             && size >= 0
@@ -291,7 +284,7 @@ impl SpliceWriter {
             let len = column.compressed_size().max(0) as u64;
             self.writer
                 .inner_mut()
-                .expect(Copy {
+                .expect(ChunkCopy {
                     start: at,
                     len,
                     source: file.clone(),
@@ -345,12 +338,16 @@ fn write_error(path: &Path, e: std::io::Error) -> LwError {
     io_err(path.display().to_string(), format!("cannot write: {e}"))
 }
 
-/// Where a column chunk's bytes begin: its dictionary page, if any, else its first data page.
-fn chunk_start(column: &ColumnChunkMetaData) -> u64 {
+/// Where a column chunk's bytes begin: its dictionary page, if any, else its first data page
+/// (as the footer says: `check_row_group` refuses a negative one).
+fn raw_chunk_start(column: &ColumnChunkMetaData) -> i64 {
     column
         .dictionary_page_offset()
         .unwrap_or(column.data_page_offset())
-        .max(0) as u64
+}
+
+fn chunk_start(column: &ColumnChunkMetaData) -> u64 {
+    raw_chunk_start(column).max(0) as u64
 }
 
 #[cfg(test)]

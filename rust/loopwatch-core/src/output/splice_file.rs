@@ -9,16 +9,16 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 
-use super::fill::{fill, Copy};
+use super::fill::{fill, ChunkCopy};
 
 pub(super) struct SpliceFile {
     out: BufWriter<File>,
     /// Bytes received from the writer so far (the output position).
     position: u64,
     /// Registered copies not reached yet, in output order.
-    copies: VecDeque<Copy>,
+    copies: VecDeque<ChunkCopy>,
     /// Copies reached (their places skipped), not filled yet.
-    holes: Vec<Copy>,
+    holes: Vec<ChunkCopy>,
     /// A write failed: the output is unusable (a retried write would not know what part of
     /// it had been done).
     failed: bool,
@@ -37,7 +37,7 @@ impl SpliceFile {
     }
 
     /// Register a copy; copies must come in output order, each at or after the position.
-    pub fn expect(&mut self, copy: Copy) -> io::Result<()> {
+    pub fn expect(&mut self, copy: ChunkCopy) -> io::Result<()> {
         let after = self
             .copies
             .back()
@@ -177,7 +177,7 @@ mod tests {
                     [(2, 3, &b"..CDE.."[..], 2), (6, 2, b"XY", 0), (8, 0, b"", 0)]
                 {
                     let source = source(bytes);
-                    file.expect(Copy {
+                    file.expect(ChunkCopy {
                         start,
                         len,
                         source,
@@ -200,7 +200,7 @@ mod tests {
     #[test]
     fn a_copy_never_reached_or_out_of_order_is_an_error() {
         let mut file = SpliceFile::new(scratch_file());
-        let copy = |start, len| Copy {
+        let copy = |start, len| ChunkCopy {
             start,
             len,
             source: source(b"zz"),
@@ -215,7 +215,7 @@ mod tests {
     #[test]
     fn a_source_shorter_than_its_copy_is_an_error_and_final() {
         let mut file = SpliceFile::new(scratch_file());
-        file.expect(Copy {
+        file.expect(ChunkCopy {
             start: 0,
             len: 5,
             source: source(b"abc"),
